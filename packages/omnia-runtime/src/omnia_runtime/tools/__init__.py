@@ -1,0 +1,1 @@
+"""Tools the runtime offers the model: the interface in ``base``, adapters per handler type beside it."""
