@@ -1,0 +1,137 @@
+"""A WebSocket load generator that speaks the Omnia protocol (and the baseline's subset of it).
+
+Each session is one WebSocket connection. A *turn* sends one ``message`` and reads frames until ``done``,
+counting the text carried by ``chunk`` frames (a server may pack several deltas into one frame, so the
+figure that compares servers fairly is *deltas*, counted by the payload the benchmark asked for).
+
+Two loops:
+
+- closed loop (``run_closed``): every session sends its next turn as soon as the previous one is done, for a
+  fixed duration: measures throughput.
+- open loop (``run_open``): every session sends one turn per ``interval`` regardless of how the server keeps
+  up: measures latency below saturation.
+"""
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+
+TURN_TIMEOUT_S = 30.0
+
+
+@dataclass
+class TurnTiming:
+    first_chunk_s: float
+    done_s: float
+    chunk_frames: int
+    text_bytes: int
+
+
+@dataclass
+class LoadResult:
+    sessions: int
+    duration_s: float
+    turns: list[TurnTiming] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def turns_per_s(self) -> float:
+        return len(self.turns) / self.duration_s if self.duration_s else 0.0
+
+    def deltas_per_s(self, deltas_per_turn: int) -> float:
+        return self.turns_per_s * deltas_per_turn
+
+    def percentile(self, attribute: str, q: float) -> float:
+        values = sorted(getattr(t, attribute) for t in self.turns)
+        if not values:
+            return float("nan")
+        index = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+        return values[index]
+
+
+async def open_session(url: str) -> ClientConnection:
+    """Connect and consume the ``connected`` greeting if the server sends one."""
+    ws = await connect(url, compression=None, max_size=2**24, open_timeout=30, ping_interval=None)
+    try:
+        first = await asyncio.wait_for(ws.recv(), timeout=0.5)
+    except TimeoutError:
+        return ws
+    frame = json.loads(first)
+    if frame.get("type") != "connected":
+        raise RuntimeError(f"unexpected first frame {frame!r}")
+    return ws
+
+
+async def one_turn(ws: ClientConnection, text: str) -> TurnTiming:
+    start = time.perf_counter()
+    await ws.send(json.dumps({"type": "message", "content": text}))
+    first = 0.0
+    frames = 0
+    size = 0
+    async with asyncio.timeout(TURN_TIMEOUT_S):
+        while True:
+            frame = json.loads(await ws.recv())
+            kind = frame.get("type")
+            if kind == "chunk":
+                if not frames:
+                    first = time.perf_counter() - start
+                frames += 1
+                size += len(frame.get("content", ""))
+            elif kind == "done":
+                return TurnTiming(first, time.perf_counter() - start, frames, size)
+            elif kind == "error":
+                raise RuntimeError(f"server error: {frame.get('error')}")
+
+
+async def run_closed(url: str, *, sessions: int, duration_s: float, text: str = "stream please") -> LoadResult:
+    """Every session runs turns back to back for ``duration_s`` seconds."""
+    connections = [await open_session(url) for _ in range(sessions)]
+    result = LoadResult(sessions=sessions, duration_s=duration_s)
+    deadline = time.perf_counter() + duration_s
+
+    async def session_loop(ws: ClientConnection) -> None:
+        while time.perf_counter() < deadline:
+            try:
+                result.turns.append(await one_turn(ws, text))
+            except (RuntimeError, TimeoutError):
+                result.errors += 1
+
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for ws in connections:
+            group.create_task(session_loop(ws))
+    result.duration_s = time.perf_counter() - started
+    for ws in connections:
+        await ws.close()
+    return result
+
+
+async def run_open(
+    url: str, *, sessions: int, duration_s: float, interval_s: float = 1.0, text: str = "stream please"
+) -> LoadResult:
+    """Every session sends one turn per ``interval_s``, staggered, for ``duration_s`` seconds."""
+    connections = [await open_session(url) for _ in range(sessions)]
+    result = LoadResult(sessions=sessions, duration_s=duration_s)
+    start = time.perf_counter()
+
+    async def session_loop(index: int, ws: ClientConnection) -> None:
+        next_at = start + interval_s * index / sessions
+        while next_at < start + duration_s:
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                result.turns.append(await one_turn(ws, text))
+            except (RuntimeError, TimeoutError):
+                result.errors += 1
+            next_at += interval_s
+
+    async with asyncio.TaskGroup() as group:
+        for index, ws in enumerate(connections):
+            group.create_task(session_loop(index, ws))
+    for ws in connections:
+        await ws.close()
+    return result
