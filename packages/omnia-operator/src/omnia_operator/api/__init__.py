@@ -1,0 +1,1 @@
+"""The custom resources: schema definitions (source of truth), generated CRDs and typed models."""

@@ -1,0 +1,1 @@
+"""Declarative openAPIV3Schema definitions of the four custom resources."""
