@@ -200,3 +200,10 @@ def test_notes_explain_how_to_deploy_a_first_agent() -> None:
     assert "kubectl apply -f examples/quickstart/" in notes
     assert "storeRef: {name: omnia-redis}" in notes
     assert "--server-side" in notes
+
+
+def test_chart_crds_are_valid_kubernetes_crds_for_the_four_kinds(crds: dict[tuple[str, str], Any]) -> None:
+    assert {kind for _, kind in crds} >= {"AgentRuntime", "PromptPack", "Provider", "ToolRegistry"}
+    assert [p for crd in crds.values() for p in ch.validate_kubernetes(crd)] == []
+    loaded = {c["name"] for c in ch.load_chart().crds}
+    assert len(loaded) == len(crds), "helm does not see every CRD file under crds/"

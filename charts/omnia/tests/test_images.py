@@ -169,6 +169,11 @@ def started_image(request: pytest.FixtureRequest, uv: str, tmp_path: Path) -> It
     dockerfile = _dockerfile(name)
     venv = _install_like_the_image(uv, name, tmp_path)
     entrypoint = dockerfile.json_instruction("ENTRYPOINT")
+    pack_map = next(
+        o for o in ch.load_example_objects(ch.EXAMPLES_DIR / "quickstart" / "pack.yaml") if o["kind"] == "ConfigMap"
+    )
+    pack = tmp_path / "pack.json"
+    pack.write_text(pack_map["data"]["pack.json"])
     env = {
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
         "HOME": str(tmp_path),
@@ -178,7 +183,7 @@ def started_image(request: pytest.FixtureRequest, uv: str, tmp_path: Path) -> It
         "OMNIA_FACADE_PORT": str(_free_port()),
         "OMNIA_HANDLER_MODE": "echo",
         "OMNIA_FACADE_ALLOW_UNAUTHENTICATED": "true",
-        "OMNIA_PROMPTPACK_PATH": str(ch.EXAMPLES_DIR / "quickstart" / "pack.json"),
+        "OMNIA_PROMPTPACK_PATH": str(pack),
         "OMNIA_PROVIDER_TYPE": "mock",
     }
     process = subprocess.Popen(
