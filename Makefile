@@ -30,6 +30,10 @@ format: setup ## format the code and apply safe lint fixes
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
+.PHONY: chart-check
+chart-check: setup ## helm lint + template + schema-validate the chart in every tested configuration, the examples and the Dockerfiles
+	$(UV) run --frozen pytest charts/omnia/tests -m "not slow" $(PYTEST_ARGS)
+
 .PHONY: protos
 protos: setup ## regenerate the omnia-protos stubs from the .proto files
 	$(UV) run --frozen python scripts/gen_protos.py
