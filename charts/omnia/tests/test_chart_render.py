@@ -54,9 +54,9 @@ def test_operator_runs_with_probes_json_logs_and_agent_images_by_default() -> No
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": 8080, "health": 8081}
     env = _env(deployment)
-    assert env["OMNIA_LOG_FORMAT"] == "json"
-    assert env["OMNIA_OPERATOR_LEADER_ELECTION"] == "false"
-    assert env["OMNIA_OPERATOR_WATCH_NAMESPACES"] == ""
+    assert env["OMNIA_OPERATOR_LOG_FORMAT"] == "json"
+    assert env["OMNIA_OPERATOR_LEADER_ELECT"] == "false"
+    assert env["OMNIA_OPERATOR_NAMESPACES"] == ""
     assert env["OMNIA_OPERATOR_FACADE_IMAGE"] == "ghcr.io/altairalabs/omnia-facade:0.1.0"
     assert env["OMNIA_OPERATOR_RUNTIME_IMAGE"] == "ghcr.io/altairalabs/omnia-runtime:0.1.0"
     assert env["OMNIA_OPERATOR_METRICS_PORT"] == "8080"
@@ -69,7 +69,7 @@ def test_leader_election_and_its_role_come_on_when_replicas_exceed_one() -> None
     objects = _render("ha")
     (deployment,) = ch.find(objects, "Deployment", "omnia")
     assert deployment["spec"]["replicas"] == 3
-    assert _env(deployment)["OMNIA_OPERATOR_LEADER_ELECTION"] == "true"
+    assert _env(deployment)["OMNIA_OPERATOR_LEADER_ELECT"] == "true"
     (role,) = ch.find(objects, "Role", "omnia-leader-election")
     assert role["metadata"]["namespace"] == ch.NAMESPACE
     lease_rule = next(r for r in role["rules"] if r["resources"] == ["leases"])
@@ -82,7 +82,7 @@ def test_leader_election_and_its_role_come_on_when_replicas_exceed_one() -> None
 def test_leader_election_can_be_forced_on_with_one_replica() -> None:
     objects = ch.manifests(ch.render({"leaderElection": {"enabled": True}}))
     (deployment,) = ch.find(objects, "Deployment", "omnia")
-    assert _env(deployment)["OMNIA_OPERATOR_LEADER_ELECTION"] == "true"
+    assert _env(deployment)["OMNIA_OPERATOR_LEADER_ELECT"] == "true"
     assert ch.find(objects, "Role", "omnia-leader-election")
 
 
@@ -106,7 +106,7 @@ def test_watched_namespaces_get_one_role_each_and_no_cluster_role() -> None:
     (cluster_rules,) = ch.find(_render("default"), "ClusterRole", "omnia")
     assert all(r["rules"] == cluster_rules["rules"] for r in roles)
     (deployment,) = ch.find(objects, "Deployment", "omnia")
-    assert _env(deployment)["OMNIA_OPERATOR_WATCH_NAMESPACES"] == "team-a,team-b"
+    assert _env(deployment)["OMNIA_OPERATOR_NAMESPACES"] == "team-a,team-b"
 
 
 def test_operator_cannot_write_secrets_or_touch_anything_cluster_wide_but_its_kinds() -> None:
@@ -180,7 +180,7 @@ def test_customised_images_and_scheduling_are_applied() -> None:
     env = _env(deployment)
     assert env["OMNIA_OPERATOR_FACADE_IMAGE"] == "registry.example.com/omnia-facade:1.2.3"
     assert env["OMNIA_OPERATOR_WORKERS"] == "8"
-    assert env["LOG_LEVEL"] == "debug"
+    assert env["OMNIA_OPERATOR_LOG_LEVEL"] == "debug"
     assert env["EXTRA"] == "1"
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
     assert pod["tolerations"][0]["key"] == "dedicated"
@@ -207,3 +207,26 @@ def test_chart_crds_are_valid_kubernetes_crds_for_the_four_kinds(crds: dict[tupl
     assert [p for crd in crds.values() for p in ch.validate_kubernetes(crd)] == []
     loaded = {c["name"] for c in ch.load_chart().crds}
     assert len(loaded) == len(crds), "helm does not see every CRD file under crds/"
+
+
+@pytest.mark.parametrize("config", ["default", "ha", "namespaced", "customised"])
+def test_operator_settings_read_every_operator_variable_the_chart_sets(
+    config: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_module = pytest.importorskip("omnia_operator.settings", reason="the operator settings have not landed")
+    (deployment,) = ch.find(_render(config), "Deployment", "omnia")
+    env = {k: v if isinstance(v, str) else ch.NAMESPACE for k, v in _env(deployment).items()}
+    fields = settings_module.OperatorSettings.model_fields
+    unknown = [
+        n for n in env if n.startswith("OMNIA_OPERATOR_") and n.removeprefix("OMNIA_OPERATOR_").lower() not in fields
+    ]
+    assert unknown == [], "the chart sets variables the operator does not read"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = settings_module.OperatorSettings()
+    assert settings.leader_elect is (config == "ha")
+    assert settings.leader_election_namespace == ch.NAMESPACE
+    assert settings.namespaces == (["team-a", "team-b"] if config == "namespaced" else [])
+    assert settings.workers == ch.CONFIGURATIONS[config].get("operator", {}).get("workers", 4)
+    assert settings.health_port == 8081
+    assert settings.facade_image.endswith(":1.2.3" if config == "customised" else ":0.1.0")
