@@ -13,7 +13,7 @@ CRDs in ``charts/omnia/crds/``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +251,47 @@ def iter_example_objects() -> Iterator[tuple[Path, Manifest]]:
 def snapshot_text(objects: list[Manifest]) -> str:
     """A stable text form of rendered objects: one YAML document each, keys sorted, in object order."""
     return "".join("---\n" + yaml.safe_dump(o, sort_keys=True, width=120) for o in objects)
+
+
+# ------------------------------------------------------------------ RBAC
+
+
+def rule_grants(rule: Manifest, verb: str, group: str, resource: str, subresource: str = "") -> bool:
+    """Whether one PolicyRule allows `verb` on `group`/`resource[/subresource]` (no wildcards: the chart has none)."""
+    full = f"{resource}/{subresource}" if subresource else resource
+    return group in rule.get("apiGroups", []) and full in rule.get("resources", []) and verb in rule.get("verbs", [])
+
+
+def rbac_denials(
+    objects: list[Manifest], requests: Sequence[tuple[str, str, str, str, str | None]], service_account: str
+) -> list[str]:
+    """Requests `(verb, group, resource, subresource, namespace)` that no role bound to the service account grants.
+
+    ClusterRoles bound by a ClusterRoleBinding grant in every namespace; Roles only in their own namespace.
+    """
+    roles = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+        for o in objects
+        if o["kind"] in ("Role", "ClusterRole")
+    }
+    grants: list[tuple[str | None, Manifest]] = []  # (namespace or None for cluster-wide, rule)
+    for binding in objects:
+        if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        if not any(s["kind"] == "ServiceAccount" and s["name"] == service_account for s in binding["subjects"]):
+            continue
+        ref = binding["roleRef"]
+        role_ns = binding["metadata"].get("namespace") if ref["kind"] == "Role" else None
+        role = roles.get((ref["kind"], role_ns, ref["name"]))
+        scope = binding["metadata"].get("namespace") if binding["kind"] == "RoleBinding" else None
+        grants.extend((scope, rule) for rule in (role or {}).get("rules", []))
+    denied = []
+    for verb, group, resource, subresource, namespace in requests:
+        ok = any(
+            (scope is None or scope == namespace) and rule_grants(rule, verb, group, resource, subresource)
+            for scope, rule in grants
+        )
+        if not ok:
+            full = f"{resource}/{subresource}" if subresource else resource
+            denied.append(f"{verb} {group or 'core'}/{full} in {namespace or '<cluster>'}")
+    return sorted(set(denied))
