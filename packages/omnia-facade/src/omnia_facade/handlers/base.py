@@ -1,0 +1,76 @@
+"""The interface between the WebSocket connection and whatever produces the reply.
+
+A handler opens one ``TurnStream`` per user message. The stream yields our own event types (never gRPC
+messages): text deltas, client-side tool calls, and a final ``TurnDone``. The connection answers tool calls with
+``send_tool_result`` on the same stream, and leaving the ``turn`` context cancels whatever is still running.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from omnia_facade.identity import Identity
+from omnia_facade.protocol import ContentPart, Usage
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    session_id: str
+    request_id: str
+    content: str
+    parts: list[ContentPart]
+    metadata: dict[str, str]
+    identity: Identity
+    consent_grants: list[str] = field(default_factory=list)
+    trace_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    consent_message: str = ""
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDone:
+    content: str
+    parts: list[ContentPart] = field(default_factory=list)
+    usage: Usage | None = None
+
+
+TurnEvent = TextDelta | ClientToolCall | TurnDone
+
+
+class TurnStream(Protocol):
+    def events(self) -> AsyncIterator[TurnEvent]:
+        """Events until (and including) ``TurnDone``; raises a ``FacadeError`` on failure."""
+        ...
+
+    async def send_tool_result(self, call_id: str, result_json: str, *, rejected: bool, reason: str = "") -> None:
+        """Answer a ``ClientToolCall`` this stream yielded."""
+        ...
+
+
+class TurnHandler(Protocol):
+    name: str
+
+    def turn(self, request: TurnRequest) -> AbstractAsyncContextManager[TurnStream]:
+        """Open a turn; leaving the context cancels it if it is still running."""
+        ...
+
+    async def has_conversation(self, session_id: str) -> bool | None:
+        """Whether the backend can resume ``session_id`` (None: it cannot tell)."""
+        ...
+
+    async def ready(self) -> bool: ...
+
+    async def aclose(self) -> None: ...

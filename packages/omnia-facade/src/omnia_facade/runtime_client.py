@@ -1,0 +1,233 @@
+"""The gRPC client of the runtime: the only module that imports ``grpc`` or ``omnia_protos``.
+
+One ``grpc.aio`` channel per process to ``OMNIA_RUNTIME_ADDRESS``; one bidirectional ``Converse`` stream per user
+turn. The facade writes the user's ``ClientMessage``, keeps its send side open for client-tool results, and reads
+frames until ``done`` or ``error``. Leaving the turn context cancels the call, so a client that disconnects or hangs
+up stops the runtime's work too.
+
+Identity travels as ``x-omnia-*`` gRPC metadata together with the W3C trace context; the client's bearer token
+never does. Runtime frames are mapped to our own event types (``handlers.base``) before anyone else sees them, and
+every gRPC failure becomes ``AgentUnavailableError``.
+
+Reconnect back-off is kept short (at most 2 s) and each turn first waits, bounded by
+``OMNIA_RUNTIME_CONNECT_TIMEOUT``, for the channel to be ready: when a runtime restarts, the next user message
+works as soon as it listens again instead of failing for the default 2-minute back-off.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from omnia_facade.errors import AgentUnavailableError, RuntimeTurnError
+from omnia_facade.handlers.base import ClientToolCall, TextDelta, TurnDone, TurnEvent, TurnRequest, TurnStream
+from omnia_facade.protocol import ContentPart, MediaContent, Usage
+from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+)
+PROBE_TIMEOUT_S = 5.0
+
+
+def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) -> list[tuple[str, str]]:
+    """The ``x-omnia-*`` headers of a turn (only non-empty values), plus trace context."""
+    identity = request.identity
+    pairs = [
+        ("x-omnia-agent-name", agent_name),
+        ("x-omnia-namespace", namespace),
+        ("x-omnia-session-id", request.session_id),
+        ("x-omnia-request-id", request.request_id),
+        ("x-omnia-user-id", identity.subject),
+        ("x-omnia-user-email", identity.email),
+        ("x-omnia-origin", identity.origin),
+        ("x-omnia-consent-grants", ",".join(request.consent_grants)),
+    ]
+    pairs.extend((f"x-omnia-claim-{name.lower()}", value) for name, value in identity.claims.items())
+    pairs.extend((name.lower(), value) for name, value in request.trace_headers.items())
+    return [(name, value) for name, value in pairs if value and _header_safe(value)]
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable() and len(value) <= 4096
+
+
+def _to_proto_part(part: ContentPart) -> runtime_pb2.ContentPart:
+    proto = runtime_pb2.ContentPart(type=part.type, text=part.text or "")
+    if part.media is not None:
+        proto.media.CopyFrom(
+            runtime_pb2.MediaContent(
+                data=part.media.data or "",
+                url=part.media.url or "",
+                mime_type=part.media.mime_type,
+                storage_ref=part.media.storage_ref or "",
+            )
+        )
+    return proto
+
+
+def _from_proto_part(part: runtime_pb2.ContentPart) -> ContentPart | None:
+    if part.type not in ("text", "image", "audio", "video", "file"):
+        return None
+    media = None
+    if part.HasField("media"):
+        media = MediaContent(
+            data=part.media.data or None,
+            url=part.media.url or None,
+            storage_ref=part.media.storage_ref or None,
+            mime_type=part.media.mime_type or "application/octet-stream",
+        )
+    return ContentPart.model_validate({"type": part.type, "text": part.text or None, "media": media})
+
+
+def _arguments(arguments_json: str) -> dict[str, Any]:
+    if not arguments_json:
+        return {}
+    try:
+        value = json.loads(arguments_json)
+    except ValueError:
+        return {"_raw": arguments_json}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+class _RuntimeTurn:
+    def __init__(self, call: Any, session_id: str) -> None:
+        self._call = call
+        self._session_id = session_id
+
+    async def events(self) -> AsyncIterator[TurnEvent]:
+        try:
+            while True:
+                message = await self._call.read()
+                if message is aio.EOF:  # pyright: ignore[reportAttributeAccessIssue]
+                    raise AgentUnavailableError("the runtime ended the stream before the reply was done; retry")
+                kind = message.WhichOneof("message")
+                if kind == "chunk":
+                    if message.chunk.content and message.chunk.role in ("", "assistant"):
+                        yield TextDelta(message.chunk.content)
+                elif kind == "tool_call":
+                    call = message.tool_call
+                    if call.execution == runtime_pb2.TOOL_EXECUTION_CLIENT:
+                        yield ClientToolCall(
+                            id=call.id,
+                            name=call.name,
+                            arguments=_arguments(call.arguments_json),
+                            consent_message=call.consent_message,
+                            categories=tuple(call.categories),
+                        )
+                elif kind == "done":
+                    done = message.done
+                    parts = [p for p in (_from_proto_part(part) for part in done.parts) if p is not None]
+                    usage = None
+                    if done.HasField("usage"):
+                        usage = Usage(
+                            input_tokens=done.usage.input_tokens,
+                            output_tokens=done.usage.output_tokens,
+                            cost_usd=done.usage.cost_usd,
+                        )
+                    yield TurnDone(content=done.final_content, parts=parts, usage=usage)
+                    return
+                elif kind == "error":
+                    raise RuntimeTurnError(message.error.code, message.error.message or "the runtime failed the turn")
+                # runtime_hello, interruption and media_chunk carry nothing for a text turn.
+        except aio.AioRpcError as e:
+            raise AgentUnavailableError(
+                f"the agent runtime is unavailable ({e.code().name}); the session is intact, retry the message"
+            ) from e
+
+    async def send_tool_result(self, call_id: str, result_json: str, *, rejected: bool, reason: str = "") -> None:
+        result = runtime_pb2.ClientToolResult(
+            call_id=call_id, result_json=result_json, is_rejected=rejected, rejection_reason=reason
+        )
+        try:
+            await self._call.write(runtime_pb2.ClientMessage(session_id=self._session_id, client_tool_result=result))
+        except (aio.AioRpcError, aio.UsageError) as e:
+            raise AgentUnavailableError("the runtime stream closed before the tool result could be sent") from e
+
+
+class RuntimeClient:
+    """Turns over gRPC to the runtime (``OMNIA_HANDLER_MODE=runtime``)."""
+
+    name = "runtime"
+
+    def __init__(self, address: str, *, agent_name: str, namespace: str, connect_timeout: float = 5.0) -> None:
+        self._address = address
+        self._agent_name = agent_name
+        self._namespace = namespace
+        self._connect_timeout = connect_timeout
+        self._channel = aio.insecure_channel(address, options=CHANNEL_OPTIONS, compression=grpc.Compression.Gzip)
+        self._stub = runtime_pb2_grpc.RuntimeServiceStub(self._channel)
+
+    async def _wait_connected(self) -> None:
+        if self._channel.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY:
+            return
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                await self._channel.channel_ready()
+        except TimeoutError as e:
+            raise AgentUnavailableError(
+                f"the agent runtime at {self._address} did not accept a connection within "
+                f"{self._connect_timeout:g}s; the session is intact, retry the message"
+            ) from e
+
+    @asynccontextmanager
+    async def turn(self, request: TurnRequest) -> AsyncIterator[TurnStream]:
+        await self._wait_connected()
+        metadata = identity_metadata(request, agent_name=self._agent_name, namespace=self._namespace)
+        call = self._stub.Converse(metadata=metadata)
+        try:
+            first = runtime_pb2.ClientMessage(
+                session_id=request.session_id,
+                content=request.content,
+                metadata=request.metadata,
+                parts=[_to_proto_part(part) for part in request.parts],
+                consent_grants=request.consent_grants,
+            )
+            try:
+                await call.write(first)
+            except (aio.AioRpcError, aio.UsageError) as e:
+                raise AgentUnavailableError(
+                    "the agent runtime refused the message; the session is intact, retry the message"
+                ) from e
+            yield _RuntimeTurn(call, request.session_id)
+        finally:
+            call.cancel()
+
+    async def has_conversation(self, session_id: str) -> bool | None:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self._wait_connected()
+            reply = await self._stub.HasConversation(
+                runtime_pb2.HasConversationRequest(session_id=session_id), timeout=PROBE_TIMEOUT_S
+            )
+        except aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise AgentUnavailableError(f"the agent runtime is unavailable ({e.code().name})") from e
+        except TimeoutError as e:
+            raise AgentUnavailableError("the agent runtime did not answer the resume probe in time") from e
+        if reply.state == runtime_pb2.RESUME_STATE_RESUMABLE:
+            return True
+        if reply.state == runtime_pb2.RESUME_STATE_NOT_FOUND:
+            return False
+        return None
+
+    async def ready(self) -> bool:
+        state = self._channel.get_state(try_to_connect=True)
+        return state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.IDLE)
+
+    async def aclose(self) -> None:
+        await self._channel.close(grace=1.0)

@@ -1,0 +1,58 @@
+"""What the app shares between connections: settings, backends, the connection registry and drain state."""
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from opentelemetry.trace import Tracer
+
+from omnia_facade.auth import Authenticator
+from omnia_facade.handlers.base import TurnHandler
+from omnia_facade.media.storage import LocalMediaStorage
+from omnia_facade.metrics import FacadeMetrics
+from omnia_facade.sessions.base import SessionStore
+from omnia_facade.settings import FacadeSettings
+
+if TYPE_CHECKING:
+    from omnia_facade.ws import Connection
+
+
+@dataclass
+class FacadeState:
+    settings: FacadeSettings
+    handler: TurnHandler
+    store: SessionStore
+    auth: Authenticator
+    metrics: FacadeMetrics
+    tracer: Tracer
+    media: LocalMediaStorage | None = None
+    connections: "set[Connection]" = field(default_factory=set)
+    draining: bool = False
+    started: bool = False
+    turns_in_flight: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._idle.set()
+
+    def turn_started(self) -> None:
+        self.turns_in_flight += 1
+        self._idle.clear()
+
+    def turn_finished(self) -> None:
+        self.turns_in_flight -= 1
+        if self.turns_in_flight <= 0:
+            self.turns_in_flight = 0
+            self._idle.set()
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Refuse new upgrades, let turns finish (at most ``grace_seconds``), then close every socket (1001)."""
+        self.draining = True
+        try:
+            async with asyncio.timeout(grace_seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            pass
+        async with asyncio.TaskGroup() as group:
+            for connection in list(self.connections):
+                group.create_task(connection.shutdown(1001, "server shutdown"))
