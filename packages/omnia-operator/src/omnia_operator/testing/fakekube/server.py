@@ -1,0 +1,452 @@
+"""`FakeKubeAPI`: an aiohttp server on 127.0.0.1 that answers the Kubernetes REST API from an `ObjectStore`.
+
+kubernetes-asyncio talks to it unchanged (point an `ApiClient` at `api.url`). Every request is logged
+(`request_log`) and mutating ones are counted (`write_count`), so tests can prove a reconcile wrote nothing.
+Faults (`api.faults`) are applied before a request reaches the store.
+
+Answers follow the real API server where the operator depends on them; the differences are deliberate and
+listed here: no authentication or RBAC, no server-side apply, no list pagination (`limit`/`continue` are
+ignored), strategic-merge patches on built-in kinds are applied as JSON merge patches, namespaces need not
+exist, and one storage version per kind.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from aiohttp import web
+
+from omnia_operator.testing.fakekube import status as st
+from omnia_operator.testing.fakekube.collector import collect_garbage
+from omnia_operator.testing.fakekube.faults import Faults
+from omnia_operator.testing.fakekube.kinds import KindInfo
+from omnia_operator.testing.fakekube.patches import (
+    JSON_PATCH,
+    MERGE_PATCH,
+    STRATEGIC_MERGE_PATCH,
+    json_patch,
+    merge_patch,
+)
+from omnia_operator.testing.fakekube.routing import Target, parse_path
+from omnia_operator.testing.fakekube.selectors import parse_field_selector, parse_label_selector
+from omnia_operator.testing.fakekube.store import CRD_GROUP, CRD_PLURAL, Obj, ObjectStore, Watcher, WatchEvent
+
+logger = logging.getLogger(__name__)
+MAX_BODY_BYTES = 3 * 1024 * 1024
+MUTATING = frozenset({"create", "update", "patch", "delete", "deletecollection"})
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    verb: str
+    group: str
+    resource: str
+    namespace: str | None
+    name: str | None
+    subresource: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+    status: int = 0
+
+
+def _verb(method: str, target: Target, query: dict[str, str]) -> str:
+    if method == "GET":
+        if target.name:
+            return "get"
+        return "watch" if query.get("watch") in ("true", "1") else "list"
+    return {
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if target.name else "deletecollection",
+    }.get(method, method.lower())
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data), content_type="application/json")
+
+
+class FakeKubeAPI:
+    """The fake API server. Use as `async with FakeKubeAPI() as api:`; `api.url` is its address."""
+
+    def __init__(
+        self,
+        *,
+        crds: Iterable[Obj] = (),
+        history_limit: int = 1000,
+        bookmark_interval: float | None = 60.0,
+        seed: int = 0,
+    ) -> None:
+        self.store = ObjectStore(history_limit=history_limit)
+        self.faults = Faults(seed=seed)
+        self.faults._drop = self.store.drop_watches
+        self.request_log: list[RequestRecord] = []
+        self.bookmark_interval = bookmark_interval
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._gc_wakeup = asyncio.Event()
+        self._gc_task: asyncio.Task[None] | None = None
+        self._active_watches: set[Watcher] = set()
+        self.store.on_delete = self._gc_wakeup.set
+        self.register_crds(crds)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        self._gc_task = asyncio.create_task(self._collect_in_background(), name="fakekube-gc")
+
+    async def stop(self) -> None:
+        if self._gc_task is not None:
+            self._gc_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gc_task
+            self._gc_task = None
+        self.store.drop_watches()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _collect_in_background(self) -> None:
+        while True:
+            await self._gc_wakeup.wait()
+            self._gc_wakeup.clear()
+            collect_garbage(self.store)
+
+    # ------------------------------------------------------------------ test helpers
+    def register_crds(self, crds: Iterable[Obj]) -> None:
+        """Create CustomResourceDefinitions directly (no request logged); their kinds are served at once."""
+        info = self.store.kinds.lookup(CRD_GROUP, "v1", CRD_PLURAL)
+        assert info is not None
+        for crd in crds:
+            existing = self.store.peek(info, None, crd["metadata"]["name"])
+            if existing is None:
+                self.store.create(info, None, crd)
+            else:
+                body = {
+                    **crd,
+                    "metadata": {**crd["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]},
+                }
+                self.store.update(info, None, crd["metadata"]["name"], body)
+
+    @property
+    def write_count(self) -> int:
+        """Mutating requests received (create, update, patch, delete), whatever their outcome."""
+        return sum(1 for record in self.request_log if record.verb in MUTATING)
+
+    def requests(self, *, verb: str | None = None, resource: str | None = None) -> list[RequestRecord]:
+        return [r for r in self.request_log if (verb is None or r.verb == verb) and (resource in (None, r.resource))]
+
+    def send_bookmarks(self) -> int:
+        """Send a BOOKMARK at the current resourceVersion on every watch that allows them; returns how many."""
+        sent = 0
+        for watcher in list(self._active_watches):
+            if watcher.bookmarks and not watcher.closed:
+                event = WatchEvent(self.store.resource_version, "BOOKMARK", ("", ""), "", {})
+                with contextlib.suppress(asyncio.QueueFull):
+                    watcher.queue.put_nowait(event)
+                    sent += 1
+        return sent
+
+    def compact(self) -> None:
+        """Expire the event history: watches from an older resourceVersion get 410 Gone."""
+        self.store.compact()
+
+    def collect_garbage(self) -> int:
+        return collect_garbage(self.store)
+
+    @property
+    def watch_count(self) -> int:
+        return self.store.watch_count
+
+    # ------------------------------------------------------------------ HTTP
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path in ("/healthz", "/readyz", "/livez"):
+            return web.Response(text="ok")
+        if path == "/version":
+            return _json({"major": "1", "minor": "31", "gitVersion": "v1.31.0-omnia-fake", "platform": "linux/amd64"})
+        query = dict(request.query)
+        record: RequestRecord | None = None
+        try:
+            target = parse_path(path)
+            if target is None:
+                return self._discovery(path)
+            verb = _verb(request.method, target, query)
+            record = RequestRecord(
+                request.method, verb, target.group, target.plural, target.namespace, target.name, target.subresource,
+                query,
+            )  # fmt: skip
+            self.request_log.append(record)
+            if self.faults.latency > 0:
+                await asyncio.sleep(self.faults.latency)
+            if fault := self.faults.pick(verb):
+                raise fault
+            info = self.store.kinds.lookup(target.group, target.version, target.plural)
+            if info is None:
+                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
+            if target.subresource and target.subresource != "status":
+                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
+            if target.subresource == "status" and not info.has_status:
+                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
+            if target.namespace and not info.namespaced:
+                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
+            if verb == "watch":
+                return await self._watch(request, info, target, query, record)
+            response = await self._dispatch(request, verb, info, target, query)
+            record.status = response.status
+            return response
+        except st.StatusError as error:
+            if record is not None:
+                record.status = error.code
+            response = _json(error.to_status(), error.code)
+            if error.retry_after is not None:
+                response.headers["Retry-After"] = str(error.retry_after)
+            return response
+
+    async def _body(self, request: web.Request) -> Any:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge as e:
+            raise st.StatusError(
+                413, "RequestEntityTooLarge", f"request body larger than {MAX_BODY_BYTES} bytes"
+            ) from e
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise st.bad_request(f"the request body is not valid JSON: {e}") from e
+
+    async def _object_body(self, request: web.Request, info: KindInfo) -> Obj:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise st.bad_request("the request body must be a JSON object")
+        kind, api_version = body.get("kind"), body.get("apiVersion")
+        if (kind and kind != info.kind) or (api_version and api_version != info.api_version):
+            raise st.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({info.api_version}) or kind {kind!r} is not {info.kind!r}"
+            )
+        return body
+
+    async def _dispatch(
+        self, request: web.Request, verb: str, info: KindInfo, target: Target, query: dict[str, str]
+    ) -> web.Response:
+        store, ns, name = self.store, target.namespace, target.name or ""
+        if verb == "get":
+            return _json(store.get(info, ns, name))
+        if verb == "list":
+            items, rv = store.list_objects(
+                info,
+                ns,
+                parse_label_selector(query.get("labelSelector")),
+                parse_field_selector(query.get("fieldSelector")),
+            )
+            if not info.custom:
+                for item in items:
+                    item.pop("apiVersion", None)
+                    item.pop("kind", None)
+            return _json({
+                "kind": f"{info.kind}List", "apiVersion": info.api_version,
+                "metadata": {"resourceVersion": str(rv)}, "items": items,
+            })  # fmt: skip
+        if verb == "create":
+            if target.subresource:
+                raise st.method_not_allowed("create is not supported on a subresource")
+            return _json(store.create(info, ns, await self._object_body(request, info)), 201)
+        if verb == "update":
+            return _json(
+                store.update(info, ns, name, await self._object_body(request, info), subresource=target.subresource)
+            )
+        if verb == "patch":
+            return _json(await self._patch(request, info, target))
+        if verb == "delete":
+            options = await self._body(request) or {}
+            propagation = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+            if propagation not in ("Background", "Foreground", "Orphan"):
+                raise st.bad_request(f"unsupported propagationPolicy {propagation!r}: Background, Foreground or Orphan")
+            preconditions = options.get("preconditions") or {}
+            return _json(store.delete(
+                info, ns, name, propagation=propagation, precondition_uid=preconditions.get("uid"),
+                precondition_rv=preconditions.get("resourceVersion"),
+            ))  # fmt: skip
+        if verb == "deletecollection":
+            items, _ = store.list_objects(info, ns, parse_label_selector(query.get("labelSelector")), lambda _o: True)
+            for item in items:
+                store.delete(info, item["metadata"].get("namespace"), item["metadata"]["name"])
+            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+        raise st.method_not_allowed(f"{request.method} is not supported here")
+
+    async def _patch(self, request: web.Request, info: KindInfo, target: Target) -> Obj:
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        supported = [JSON_PATCH, MERGE_PATCH] + ([] if info.custom else [STRATEGIC_MERGE_PATCH])
+        if content_type not in supported:
+            raise st.unsupported_media_type(content_type, supported)
+        patch = await self._body(request)
+        if patch is None:
+            raise st.bad_request("the patch body is empty")
+        name = target.name or ""
+        old = self.store.peek(info, target.namespace, name)
+        if old is None:
+            raise st.not_found(info.resource, name)
+        current = self.store.get(info, target.namespace, name)
+        if content_type == JSON_PATCH:
+            patched = json_patch(current, patch)
+        else:
+            if not isinstance(patch, dict):
+                raise st.bad_request("a merge patch must be a JSON object")
+            patched = merge_patch(current, patch)
+        if not isinstance(patched, dict):
+            raise st.bad_request("the patch must leave a JSON object")
+        meta = patched.get("metadata") or {}
+        if meta.get("resourceVersion") != old["metadata"]["resourceVersion"]:
+            raise st.stale_resource_version(info.resource, name)  # the patch carried a resourceVersion precondition
+        if meta.get("name", name) != name:
+            raise st.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        if target.subresource == "status":
+            return self.store._store_update(info, old, patched, subresource="status")
+        return self.store.replace_stored(info, old, patched)
+
+    # ------------------------------------------------------------------ watch
+    def _visible(self, watcher: Watcher, event: WatchEvent) -> str | None:
+        """The event type this watcher sees for `event`, after its label and field selectors (None: hidden)."""
+
+        def matches(obj: Obj | None) -> bool:
+            if obj is None:
+                return False
+            return watcher.labels((obj.get("metadata") or {}).get("labels") or {}) and watcher.fields(obj)
+
+        now, before = matches(event.obj), matches(event.old)
+        if event.type != "MODIFIED":
+            return event.type if now else None
+        if now and before:
+            return "MODIFIED"
+        if now:
+            return "ADDED"
+        return "DELETED" if before else None
+
+    async def _watch(
+        self, request: web.Request, info: KindInfo, target: Target, query: dict[str, str], record: RequestRecord
+    ) -> web.StreamResponse:
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"))
+        try:
+            timeout = float(query.get("timeoutSeconds") or 1800)
+        except ValueError as e:
+            raise st.bad_request(f"timeoutSeconds must be a number, not {query.get('timeoutSeconds')!r}") from e
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        record.status = 200
+        try:
+            watcher = self.store.open_watch(info, target.namespace, query.get("resourceVersion"), labels, fields)
+        except st.StatusError as error:
+            if error.code != 410:
+                raise
+            await response.prepare(request)  # like the real server: 200, then an ERROR event carrying the 410 Status
+            await response.write(json.dumps({"type": "ERROR", "object": error.to_status()}).encode() + b"\n")
+            await response.write_eof()
+            return response
+        watcher.bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        self._active_watches.add(watcher)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0.0)
+        next_bookmark = loop.time() + (self.bookmark_interval or 1e9)
+        try:
+            await response.prepare(request)
+            while (remaining := deadline - loop.time()) > 0:
+                wait = min(remaining, max(next_bookmark - loop.time(), 0.0))
+                try:
+                    event = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+                except TimeoutError:
+                    if watcher.bookmarks and loop.time() >= next_bookmark:
+                        event = WatchEvent(self.store.resource_version, "BOOKMARK", ("", ""), "", {})
+                        next_bookmark = loop.time() + (self.bookmark_interval or 1e9)
+                    else:
+                        continue
+                if event is None:  # dropped by fault injection or because the client was too slow
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return response
+                line = self._encode(info, watcher, event)
+                if line is not None:
+                    await response.write(line)
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        finally:
+            self.store.close_watch(watcher)
+            self._active_watches.discard(watcher)
+        return response
+
+    def _encode(self, info: KindInfo, watcher: Watcher, event: WatchEvent) -> bytes | None:
+        if event.type == "BOOKMARK":
+            obj: Obj = {
+                "kind": info.kind, "apiVersion": info.api_version,
+                "metadata": {"resourceVersion": str(event.resource_version)},
+            }  # fmt: skip
+            return json.dumps({"type": "BOOKMARK", "object": obj}).encode() + b"\n"
+        visible = self._visible(watcher, event)
+        if visible is None:
+            return None
+        obj = {**event.obj, "apiVersion": info.api_version, "kind": info.kind}
+        return json.dumps({"type": visible, "object": obj}).encode() + b"\n"
+
+    # ------------------------------------------------------------------ discovery
+    def _discovery(self, path: str) -> web.Response:
+        parts = [p for p in path.split("/") if p]
+        kinds = self.store.kinds
+        if parts == ["api"]:
+            return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
+        if parts == ["apis"]:
+            groups = [
+                {
+                    "name": group,
+                    "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in versions],
+                    "preferredVersion": {"groupVersion": f"{group}/{versions[0]}", "version": versions[0]},
+                }
+                for group, versions in sorted(kinds.groups().items())
+            ]
+            return _json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        if (len(parts) == 2 and parts[0] == "api") or len(parts) == 3:
+            group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
+            served = [info for info in kinds.all() if (info.group, info.version) == (group, version)]
+            if not served:
+                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
+            resources: list[dict[str, Any]] = []
+            for info in sorted(served, key=lambda i: i.plural):
+                resources.append(info.discovery_entry())
+                if info.has_status:
+                    status = {"name": f"{info.plural}/status", "singularName": "", "namespaced": info.namespaced}
+                    resources.append({**status, "kind": info.kind, "verbs": ["get", "patch", "update"]})
+            group_version = f"{group}/{version}" if group else version
+            return _json({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+                          "resources": resources})  # fmt: skip
+        if len(parts) == 2:
+            versions = kinds.groups().get(parts[1])
+            if not versions:
+                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
+            return _json({
+                "kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
+                "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in versions],
+                "preferredVersion": {"groupVersion": f"{parts[1]}/{versions[0]}", "version": versions[0]},
+            })  # fmt: skip
+        raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
