@@ -165,7 +165,7 @@ def _check_monitoring(obj: Manifest) -> list[str]:
         problems.append(f"{obj['kind']}: apiVersion must be monitoring.coreos.com/v1")
     if not spec.get("selector", {}).get("matchLabels"):
         problems.append(f"{obj['kind']}: spec.selector.matchLabels is empty: it would select nothing useful")
-    if not endpoints or any("port" not in e for e in endpoints):
+    if not endpoints or any(not e.get("port") for e in endpoints):
         problems.append(f"{obj['kind']}: every endpoint needs a named port")
     return problems
 

@@ -137,7 +137,9 @@ def test_monitors_select_the_operator_service_and_agent_pods() -> None:
     assert service_monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     (pod_monitor,) = ch.find(objects, "PodMonitor")
     assert pod_monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/managed-by"] == "omnia-operator"
-    assert pod_monitor["spec"]["podMetricsEndpoints"][0]["interval"] == "15s"
+    endpoints = pod_monitor["spec"]["podMetricsEndpoints"]
+    assert [e["port"] for e in endpoints] == ["facade-health", "runtime-health"]
+    assert {e["interval"] for e in endpoints} == {"15s"}
 
 
 def test_network_policy_limits_agent_egress_to_dns_providers_tools_and_redis() -> None:
