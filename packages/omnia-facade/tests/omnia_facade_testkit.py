@@ -101,7 +101,7 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
             self.cancelled.set()
             raise
 
-    async def Invoke(self, request: Any, context: Any) -> runtime_pb2.InvocationResponse:  # noqa: N802
+    async def Invoke(self, request: Any, context: Any) -> runtime_pb2.InvocationResponse:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
         raise AssertionError("unreachable")
 
