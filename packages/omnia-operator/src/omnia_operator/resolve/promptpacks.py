@@ -1,0 +1,143 @@
+"""Finding the PromptPack an agent refers to, and loading + validating its pack.json.
+
+An agent's `promptPackRef.name` is the pack's logical name: `spec.packName`, or the object name when
+packName is unset (our PromptPack spec is mutable, so one object usually carries every version).
+With several objects of one packName, `version` pins one and otherwise the highest version of the
+channel wins (stable ignores pre-releases).
+"""
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from omnia_operator.api.models.agentruntime import PromptPackRef
+from omnia_operator.api.models.resources import PromptPack, parse_prompt_pack
+from omnia_operator.errors import InvalidResourceError
+from omnia_operator.resolve.outcome import Check
+from omnia_operator.resolve.source import ObjectSource
+
+logger = logging.getLogger(__name__)
+
+PACK_KEY = "pack.json"
+MAX_PACK_BYTES = 1024 * 1024  # a ConfigMap cannot hold more anyway
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, tuple[Any, ...]]:
+    """Sort key for semantic versions: a release sorts after its pre-releases."""
+    match = _SEMVER.match(version)
+    if not match:
+        return (-1, -1, -1, -1, ())
+    major, minor, patch, pre = match.groups()
+    pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")) if pre else ()
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre_key)
+
+
+def is_prerelease(version: str) -> bool:
+    match = _SEMVER.match(version)
+    return bool(match and match.group(4))
+
+
+def pack_name(pack: PromptPack) -> str:
+    return pack.spec.pack_name or pack.name
+
+
+@dataclass(frozen=True)
+class PackContent:
+    pack: PromptPack
+    config_map_name: str
+    text: str
+    digest: str
+
+    @property
+    def version(self) -> str:
+        return self.pack.spec.version
+
+
+async def find_prompt_pack(ref: PromptPackRef, namespace: str, source: ObjectSource) -> tuple[PromptPack | None, Check]:
+    candidates: list[PromptPack] = []
+    for raw in await source.list("PromptPack", namespace):
+        try:
+            pack = parse_prompt_pack(raw)
+        except InvalidResourceError as e:
+            logger.warning("skipping unparsable PromptPack: %s", e)
+            continue
+        if pack_name(pack) == ref.name:
+            candidates.append(pack)
+    if not candidates:
+        return None, Check.bad(
+            "PromptPackNotFound",
+            f"no PromptPack named {ref.name!r} (by spec.packName or metadata.name) in namespace {namespace}; "
+            "create it or fix spec.promptPackRef.name",
+        )
+    if ref.version:
+        wanted = ref.version.removeprefix("v")
+        for pack in candidates:
+            if pack.spec.version.removeprefix("v") == wanted:
+                return pack, Check.good("PromptPackFound", f"using {pack.name} version {pack.spec.version}")
+        have = ", ".join(sorted(p.spec.version for p in candidates))
+        return None, Check.bad(
+            "PromptPackVersionNotFound",
+            f"PromptPack {ref.name!r} has no version {ref.version} (available: {have}); "
+            "fix spec.promptPackRef.version or publish that version",
+        )
+    track = ref.track or "stable"
+    eligible = [p for p in candidates if track == "prerelease" or not is_prerelease(p.spec.version)]
+    if not eligible:
+        return None, Check.bad(
+            "PromptPackVersionNotFound",
+            f"PromptPack {ref.name!r} has only pre-release versions; set spec.promptPackRef.track: prerelease "
+            "or publish a release",
+        )
+    best = max(eligible, key=lambda p: (semver_key(p.spec.version), p.name))
+    return best, Check.good("PromptPackFound", f"using {best.name} version {best.spec.version}")
+
+
+def _validate_pack_data(data: Any) -> list[str]:
+    """Problems of a parsed pack.json, using the runtime's validator (shared code, imported lazily)."""
+    try:
+        from omnia_runtime.promptpack import validate_pack_data
+    except ImportError:
+        logger.debug("omnia_runtime.promptpack.validate_pack_data not available; structural check only")
+        if not isinstance(data, dict):
+            return ["pack.json must be a JSON object"]
+        return [f"missing required field {k!r}" for k in ("id", "name", "version", "prompts") if k not in data]
+    return list(validate_pack_data(data))
+
+
+async def load_pack_content(pack: PromptPack, source: ObjectSource) -> tuple[PackContent | None, Check]:
+    """The pack.json of a PromptPack, validated; the Check says what is wrong otherwise."""
+    ref = pack.spec.source.config_map_ref
+    if ref is None:
+        return None, Check.bad("SourceInvalid", f"PromptPack {pack.name}: set spec.source.configMapRef.name")
+    config_map = await source.get("ConfigMap", pack.namespace, ref.name)
+    if config_map is None:
+        return None, Check.bad(
+            "ConfigMapNotFound",
+            f"ConfigMap {ref.name} (source of PromptPack {pack.name}) not found in namespace {pack.namespace}; "
+            f"create it with the compiled pack under key {PACK_KEY}",
+        )
+    text = (config_map.get("data") or {}).get(PACK_KEY)
+    if not text:
+        return None, Check.bad(
+            "PackJsonMissing", f"ConfigMap {ref.name} has no key {PACK_KEY}; put the compiled pack under that key"
+        )
+    if len(text.encode()) > MAX_PACK_BYTES:
+        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {ref.name} is larger than 1 MiB")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        return None, Check.bad(
+            "PackInvalid", f"{PACK_KEY} in ConfigMap {ref.name} is not valid JSON (line {e.lineno}: {e.msg})"
+        )
+    problems = _validate_pack_data(data)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {ref.name} is not a valid PromptPack: {shown}")
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return PackContent(pack, ref.name, text, digest), Check.good(
+        "PromptPackReady", f"PromptPack {pack.name} version {pack.spec.version} is valid"
+    )

@@ -1,0 +1,141 @@
+"""ToolRegistry → the runtime's tools.yaml (upstream-omnia.md §6.3) and the tool-secret mounts.
+
+Credentials never appear in tools.yaml: a bearer/basic handler gets `authType` plus `authTokenPath`
+pointing at `/etc/omnia/tool-secrets/<handler>`, a file projected straight from the user's Secret, so
+the runtime re-reads it on every call and a rotated key needs no restart.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from omnia_operator.api.models.agentruntime import AgentRuntimeSpec
+from omnia_operator.api.models.resources import ToolRegistry, parse_tool_registry
+from omnia_operator.api.models.toolregistry import Handler
+from omnia_operator.errors import InvalidResourceError
+from omnia_operator.resolve.outcome import Check
+from omnia_operator.resolve.providers import secret_value
+from omnia_operator.resolve.source import ObjectSource
+
+TOOL_SECRETS_DIR = "/etc/omnia/tool-secrets"
+_CONFIG_ATTRS = {
+    "http": ("http_config", "httpConfig"),
+    "openapi": ("open_api_config", "openAPIConfig"),
+    "grpc": ("grpc_config", "grpcConfig"),
+    "mcp": ("mcp_config", "mcpConfig"),
+    "client": ("client_config", "clientConfig"),
+}
+
+
+@dataclass(frozen=True)
+class ToolSecretMount:
+    handler: str
+    secret_name: str
+    key: str
+
+
+@dataclass
+class ToolsResolution:
+    check: Check
+    registry: ToolRegistry | None = None
+    config: dict[str, Any] | None = None
+    secret_mounts: list[ToolSecretMount] = field(default_factory=list)
+    secret_digest: str = ""
+
+    @property
+    def yaml_text(self) -> str | None:
+        if self.config is None:
+            return None
+        return yaml.safe_dump(self.config, sort_keys=False, allow_unicode=True)
+
+
+def _endpoint(handler: Handler) -> str | None:
+    if handler.http_config:
+        return handler.http_config.endpoint
+    if handler.grpc_config:
+        return handler.grpc_config.endpoint
+    if handler.mcp_config:
+        return handler.mcp_config.endpoint
+    if handler.open_api_config:
+        return handler.open_api_config.spec_url
+    return None
+
+
+def handler_entry(handler: Handler) -> dict[str, Any]:
+    """One `handlers[]` entry of tools.yaml."""
+    entry: dict[str, Any] = {"name": handler.name, "type": handler.type}
+    endpoint = _endpoint(handler)
+    if endpoint:
+        entry["endpoint"] = endpoint
+    if handler.tool is not None:
+        entry["tool"] = handler.tool.dump()
+    entry["timeout"] = handler.timeout
+    attr, key = _CONFIG_ATTRS[handler.type]
+    config = getattr(handler, attr)
+    if config is not None:
+        section = config.dump()
+        if handler.auth is not None and handler.auth.type != "none":
+            section["authType"] = handler.auth.type
+            section["authTokenPath"] = f"{TOOL_SECRETS_DIR}/{handler.name}"
+        entry[key] = section
+    return entry
+
+
+async def resolve_tools(spec: AgentRuntimeSpec, namespace: str, source: ObjectSource) -> ToolsResolution:
+    ref = spec.tool_registry_ref
+    if ref is None:
+        return ToolsResolution(Check.good("NoToolRegistry", "no tool registry referenced"))
+    if ref.namespace and ref.namespace != namespace:
+        return ToolsResolution(
+            Check.bad(
+                "ToolRegistryCrossNamespace",
+                f"toolRegistryRef points at namespace {ref.namespace}; use a ToolRegistry in namespace {namespace}",
+                requeue_after=None,
+            )
+        )
+    raw = await source.get("ToolRegistry", namespace, ref.name)
+    if raw is None:
+        return ToolsResolution(
+            Check.bad("ToolRegistryNotFound", f"ToolRegistry {ref.name} not found in {namespace}; create it")
+        )
+    try:
+        registry = parse_tool_registry(raw)
+    except InvalidResourceError as e:
+        return ToolsResolution(Check.bad("ToolRegistryInvalid", str(e), requeue_after=None))
+    mounts: list[ToolSecretMount] = []
+    digests = hashlib.sha256()
+    for handler in registry.spec.handlers:
+        auth = handler.auth
+        if auth is None or auth.type == "none" or auth.secret_ref is None:
+            continue
+        secret = await source.get("Secret", namespace, auth.secret_ref.name)
+        key = auth.secret_ref.key or "token"
+        if secret is None:
+            return ToolsResolution(
+                Check.bad(
+                    "ToolSecretNotFound",
+                    f"Secret {auth.secret_ref.name} (auth of tool handler {handler.name}) not found in {namespace}",
+                ),
+                registry,
+            )
+        value = secret_value(secret, key)
+        if value is None:
+            return ToolsResolution(
+                Check.bad(
+                    "ToolSecretKeyMissing", f"Secret {auth.secret_ref.name} has no key {key} for handler {handler.name}"
+                ),
+                registry,
+            )
+        digests.update(hashlib.sha256(value).digest())
+        mounts.append(ToolSecretMount(handler.name, auth.secret_ref.name, key))
+    config = {"handlers": [handler_entry(h) for h in registry.spec.handlers]}
+    count = len(registry.spec.handlers)
+    return ToolsResolution(
+        Check.good("ToolRegistryResolved", f"ToolRegistry {registry.name}: {count} handler(s)"),
+        registry,
+        config,
+        mounts,
+        digests.hexdigest() if mounts else "",
+    )
