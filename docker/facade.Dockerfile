@@ -44,4 +44,4 @@ USER 65532:65532
 EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(\"http://127.0.0.1:\" + os.environ.get(\"OMNIA_HEALTH_PORT\", \"8081\") + \"/healthz\", timeout=4)"]
-ENTRYPOINT ["omnia-facade"]
+ENTRYPOINT ["omnia-facade", "serve"]
