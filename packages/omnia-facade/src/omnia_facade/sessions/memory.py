@@ -2,6 +2,7 @@
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from omnia_facade.protocol import now_rfc3339
@@ -18,7 +19,15 @@ class _Entry:
 class InMemorySessionStore:
     """A dict of sessions with lazy expiry; bounded by ``max_sessions`` (oldest expiry evicted first)."""
 
-    def __init__(self, *, ttl: float, max_messages: int = 1000, max_sessions: int = 100_000) -> None:
+    def __init__(
+        self,
+        *,
+        ttl: float,
+        max_messages: int = 1000,
+        max_sessions: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
         self._ttl = ttl
         self._max_messages = max_messages
         self._max_sessions = max_sessions
@@ -28,10 +37,10 @@ class InMemorySessionStore:
         entry = self._entries.get(session_id)
         if entry is None:
             return None
-        if entry.expires_at <= time.monotonic():
+        if entry.expires_at <= self._clock():
             del self._entries[session_id]
             return None
-        entry.expires_at = time.monotonic() + self._ttl
+        entry.expires_at = self._clock() + self._ttl
         return entry
 
     async def create(self, session: Session) -> Session:
@@ -42,7 +51,7 @@ class InMemorySessionStore:
             oldest = min(self._entries, key=lambda key: self._entries[key].expires_at)
             del self._entries[oldest]
         self._entries[session.id] = _Entry(
-            session=session, expires_at=time.monotonic() + self._ttl, log=deque(maxlen=self._max_messages)
+            session=session, expires_at=self._clock() + self._ttl, log=deque(maxlen=self._max_messages)
         )
         return session
 
