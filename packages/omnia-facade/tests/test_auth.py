@@ -8,6 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from omnia_facade_testkit import ScriptedRuntime, facade_settings, recv_json, recv_until, running_facade, ws_connect
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -91,7 +92,7 @@ async def jwks_server(public_jwk: dict[str, object]) -> AsyncIterator[str]:
 
 async def test_oidc_jwt_verified_against_the_jwks_admits_and_forwards_identity(runtime: ScriptedRuntime) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    public_jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
     public_jwk.update({"kid": "k1", "use": "sig", "alg": "RS256"})
     issuer = "https://issuer.example"
     now = int(time.time())

@@ -13,6 +13,7 @@ from omnia_facade_testkit import (
     serving_runtime,
     ws_connect,
 )
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 
@@ -114,6 +115,11 @@ async def test_client_disconnect_cancels_the_runtime_stream(facade: RunningFacad
             await asyncio.sleep(0.01)
 
 
+async def read_until_closed(ws: ClientConnection) -> None:
+    for _ in range(100):
+        await recv_json(ws)
+
+
 async def test_hangup_cancels_the_turn_and_closes_normally(facade: RunningFacade, runtime: ScriptedRuntime) -> None:
     async with ws_connect(facade.ws_url) as ws:
         await recv_json(ws)
@@ -122,8 +128,7 @@ async def test_hangup_cancels_the_turn_and_closes_normally(facade: RunningFacade
             await runtime.holding.wait()
         await ws.send(json.dumps({"type": "hangup"}))
         with pytest.raises(ConnectionClosed):
-            for _ in range(100):
-                await recv_json(ws)
+            await read_until_closed(ws)
         assert ws.close_code == 1000
     async with asyncio.timeout(10):
         await runtime.cancelled.wait()

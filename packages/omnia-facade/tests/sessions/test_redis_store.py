@@ -15,14 +15,17 @@ async def test_redis_store_keeps_metadata_and_log_under_the_documented_keys_with
         await store.create(Session(id="s1", agent_name="a", namespace="n", user_id="u"))
         for index in range(5):
             await store.append("s1", StoredMessage(role="user", content=f"m{index}"))
-        assert json.loads(await client.get("p:session:s1"))["agent_name"] == "a"
+        stored = await client.get("p:session:s1")
+        assert stored is not None
+        assert json.loads(stored)["agent_name"] == "a"
         assert await client.llen("p:session:s1:messages") == 3
         assert [m.content for m in await store.messages("s1")] == ["m2", "m3", "m4"]
         assert 0 < await client.ttl("p:session:s1") <= 100
         await client.expire("p:session:s1", 5)
         await client.expire("p:session:s1:messages", 5)
         found = await store.get("s1")
-        assert found is not None and found.user_id == "u"
+        assert found is not None
+        assert found.user_id == "u"
         assert await client.ttl("p:session:s1") > 5
         assert await client.ttl("p:session:s1:messages") > 5
         assert await store.get("unknown") is None
