@@ -27,8 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--namespaces", help="comma-separated namespaces to watch (default: all)")
     run.add_argument("--workers", type=int, help="concurrent reconciles per kind (default 3)")
-    run.add_argument("--leader-elect", action=argparse.BooleanOptionalAction, default=None,
-                     help="use a Lease so only one replica reconciles")  # fmt: skip
+    run.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use a Lease so only one replica reconciles",
+    )
     run.add_argument("--leader-election-namespace", help="namespace of the Lease (default omnia-system)")
     run.add_argument("--facade-image", help="image of the facade container")
     run.add_argument("--runtime-image", help="image of the runtime container")
@@ -46,8 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         "it against the CRDs and print the ConfigMap, Deployment and Service the operator would create. "
         "Exit status 1 when a manifest is invalid or a reference cannot be resolved.",
     )
-    rend.add_argument("-f", "--filename", action="append", required=True, type=Path, metavar="PATH",
-                      help="manifest file or directory (repeatable)")  # fmt: skip
+    rend.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="manifest file or directory (repeatable)",
+    )
     rend.add_argument("-n", "--namespace", default="default", help="namespace for objects without one")
     rend.add_argument("--facade-image", help="image of the facade container")
     rend.add_argument("--runtime-image", help="image of the runtime container")
@@ -76,8 +87,20 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    names = ["namespaces", "workers", "leader_elect", "leader_election_namespace", "facade_image", "runtime_image",
-             "health_port", "metrics_port", "kubeconfig", "kube_url", "log_format", "log_level"]  # fmt: skip
+    names = [
+        "namespaces",
+        "workers",
+        "leader_elect",
+        "leader_election_namespace",
+        "facade_image",
+        "runtime_image",
+        "health_port",
+        "metrics_port",
+        "kubeconfig",
+        "kube_url",
+        "log_format",
+        "log_level",
+    ]
     try:
         settings = OperatorSettings(**_overrides(args, names))  # type: ignore[arg-type]
     except ValidationError as e:

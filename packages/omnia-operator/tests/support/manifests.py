@@ -64,8 +64,12 @@ def tool_registry(name: str = "tools", handlers: list[dict[str, Any]] | None = N
             "auth": {"type": "bearer", "secretRef": {"name": "weather-token", "key": "token"}},
         }
     ]
-    return {"apiVersion": API, "kind": "ToolRegistry", "metadata": {"name": name, "namespace": "default"},
-            "spec": {"handlers": handlers}}  # fmt: skip
+    return {
+        "apiVersion": API,
+        "kind": "ToolRegistry",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"handlers": handlers},
+    }
 
 
 def agent_runtime(name: str = "support", **spec: Any) -> dict[str, Any]:

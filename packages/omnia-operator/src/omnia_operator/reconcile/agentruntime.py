@@ -1,0 +1,208 @@
+"""AgentRuntime reconcile: the seed's eight steps, level-based and idempotent.
+
+1. get the agent (gone → done); 2. being deleted → drop our finalizer (children go by owner reference);
+3. add the finalizer if missing; 4. resolve PromptPack (+ConfigMap), ToolRegistry, Providers (+Secrets),
+context store; 5. apply the tools ConfigMap; 6. the Deployment; 7. the Service (+HPA); 8. status with
+conditions, and Events for transitions. Every write is preceded by a comparison, so a reconcile that
+finds everything in place writes nothing.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from omnia_operator.api.models.resources import AgentRuntime, parse_agent_runtime
+from omnia_operator.errors import InvalidResourceError
+from omnia_operator.kube import resources as kinds
+from omnia_operator.kube.client import KubeClient
+from omnia_operator.kube.errors import NotFoundError
+from omnia_operator.reconcile.apply import ChildConflictError, apply_child, delete_if_owned
+from omnia_operator.reconcile.conditions import condition, from_check, transitions
+from omnia_operator.reconcile.events import EventRecorder
+from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.resolve.plan import Resolution, resolve_agent
+from omnia_operator.resolve.source import ObjectSource
+from omnia_operator.settings import AgentImages
+
+logger = logging.getLogger(__name__)
+
+FINALIZER = "agentruntime.omnia.altairalabs.ai/finalizer"
+NOT_READY_REQUEUE = 30.0
+_CHILD_KINDS = {
+    "ConfigMap": kinds.CONFIG_MAP,
+    "Deployment": kinds.DEPLOYMENT,
+    "Service": kinds.SERVICE,
+    "HorizontalPodAutoscaler": kinds.HPA,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the controller should do next with the key."""
+
+    requeue_after: float | None = None
+
+
+class AgentRuntimeReconciler:
+    def __init__(self, client: KubeClient, source: ObjectSource, images: AgentImages) -> None:
+        self._client = client
+        self._source = source
+        self._images = images
+        self._events = EventRecorder(client)
+
+    async def reconcile(self, namespace: str, name: str) -> Outcome:
+        try:
+            raw = await self._client.get(kinds.AGENT_RUNTIME, name, namespace)
+        except NotFoundError:
+            return Outcome()
+        meta = raw.get("metadata") or {}
+        finalizers: list[str] = list(meta.get("finalizers") or [])
+        if meta.get("deletionTimestamp"):
+            if FINALIZER in finalizers:
+                await self._set_finalizers(raw, [f for f in finalizers if f != FINALIZER])
+            return Outcome()
+        if FINALIZER not in finalizers:
+            raw = await self._set_finalizers(raw, [*finalizers, FINALIZER])
+        try:
+            agent = parse_agent_runtime(raw)
+        except InvalidResourceError as e:
+            await self._write_status(raw, self._invalid_status(raw, str(e)))
+            return Outcome()
+        resolution = await resolve_agent(agent, self._source, self._images)
+        return await self._converge(agent, resolution)
+
+    async def _set_finalizers(self, raw: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
+        meta = raw["metadata"]
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.get("resourceVersion")}}
+        return await self._client.patch(kinds.AGENT_RUNTIME, meta["name"], patch, namespace=meta["namespace"])
+
+    async def _converge(self, agent: AgentRuntime, resolution: Resolution) -> Outcome:
+        raw = agent.raw
+        generation = agent.metadata.generation
+        existing: list[dict[str, Any]] = list((raw.get("status") or {}).get("conditions") or [])
+        conditions = [from_check(existing, t, c, generation) for t, c in resolution.checks.items()]
+        conditions.append(
+            condition(
+                existing,
+                "FeaturesSupported",
+                not resolution.notes,
+                "UnsupportedFields" if resolution.notes else "AllSupported",
+                "; ".join(resolution.notes) or "every field in the spec is supported",
+                generation,
+            )
+        )
+        status: dict[str, Any] = {"observedGeneration": generation}
+        plan = resolution.plan
+        requeue: float | None = None
+        if plan is None:
+            blocking = [c for c in resolution.checks.values() if not c.ok and c.reason != "ToolRegistryNotFound"]
+            first = blocking[0]
+            conditions.append(
+                condition(existing, "DeploymentReady", False, "DependenciesNotReady", first.message, generation)
+            )
+            conditions.append(
+                condition(existing, "ServiceReady", False, "DependenciesNotReady", first.message, generation)
+            )
+            conditions.append(condition(existing, "Ready", False, first.reason, first.message, generation))
+            status["phase"] = "Failed"
+            waits = [c.requeue_after for c in blocking if c.requeue_after is not None]
+            requeue = min(waits) if waits else None
+        else:
+            try:
+                deployment = await self._apply_children(agent, resolution)
+            except ChildConflictError as e:
+                conditions.append(condition(existing, "DeploymentReady", False, "NameConflict", str(e), generation))
+                conditions.append(condition(existing, "ServiceReady", False, "NameConflict", str(e), generation))
+                conditions.append(condition(existing, "Ready", False, "NameConflict", str(e), generation))
+                status["phase"] = "Failed"
+                status["conditions"] = conditions
+                await self._write_status(raw, status)
+                return Outcome(NOT_READY_REQUEUE)
+            replicas = _replicas(deployment)
+            ready = replicas["ready"] > 0
+            conditions.append(
+                condition(
+                    existing,
+                    "DeploymentReady",
+                    True,
+                    "DeploymentApplied",
+                    f"Deployment {agent.name}: {replicas['ready']}/{replicas['desired']} pods ready",
+                    generation,
+                )
+            )
+            conditions.append(
+                condition(
+                    existing,
+                    "ServiceReady",
+                    True,
+                    "ServiceApplied",
+                    f"Service {agent.name} serves {plan.service_endpoint}",
+                    generation,
+                )
+            )
+            conditions.append(
+                condition(
+                    existing,
+                    "Ready",
+                    ready,
+                    "RuntimeReady" if ready else "RuntimeNotReady",
+                    f"{replicas['ready']}/{replicas['desired']} pods ready"
+                    + ("" if ready else "; waiting for the agent pods to pass their readiness probes"),
+                    generation,
+                )
+            )
+            status.update(
+                phase="Running" if ready else "Pending",
+                replicas=replicas,
+                activeVersion=plan.pack.version,
+                serviceEndpoint=plan.service_endpoint,
+            )
+        status["conditions"] = conditions
+        await self._record_transitions(raw, existing, conditions)
+        await self._write_status(raw, status)
+        return Outcome(requeue)
+
+    async def _apply_children(self, agent: AgentRuntime, resolution: Resolution) -> dict[str, Any]:
+        plan = resolution.plan
+        assert plan is not None
+        uid = agent.metadata.uid
+        stored: dict[str, dict[str, Any]] = {}
+        for child in plan.children:
+            stored[child["kind"]] = await apply_child(self._client, _CHILD_KINDS[child["kind"]], child, uid)
+        if "ConfigMap" not in stored:
+            await delete_if_owned(self._client, kinds.CONFIG_MAP, f"{agent.name}-tools", agent.namespace, uid)
+        if "HorizontalPodAutoscaler" not in stored:
+            await delete_if_owned(self._client, kinds.HPA, agent.name, agent.namespace, uid)
+        return stored["Deployment"]
+
+    async def _record_transitions(
+        self, raw: dict[str, Any], old: list[dict[str, Any]], new: list[dict[str, Any]]
+    ) -> None:
+        for changed in transitions(old, new):
+            if changed["type"] not in ("Ready", "FeaturesSupported") and changed["status"] == "True":
+                continue
+            event_type = "Normal" if changed["status"] == "True" else "Warning"
+            await self._events.record(raw, event_type, changed["reason"], changed["message"])
+
+    def _invalid_status(self, raw: dict[str, Any], message: str) -> dict[str, Any]:
+        meta = raw.get("metadata") or {}
+        generation = int(meta.get("generation") or 0)
+        existing = list((raw.get("status") or {}).get("conditions") or [])
+        return {
+            "phase": "Failed",
+            "observedGeneration": generation,
+            "conditions": [condition(existing, "Ready", False, "InvalidSpec", message, generation)],
+        }
+
+    async def _write_status(self, raw: dict[str, Any], status: dict[str, Any]) -> None:
+        await write_status(self._client, kinds.AGENT_RUNTIME, raw, status)
+
+
+def _replicas(deployment: dict[str, Any]) -> dict[str, int]:
+    spec = deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    return {
+        "desired": int(spec.get("replicas", status.get("replicas", 0)) or 0),
+        "ready": int(status.get("readyReplicas") or 0),
+        "available": int(status.get("availableReplicas") or 0),
+    }

@@ -1,0 +1,65 @@
+"""Provider reconcile: the credential Secret exists and holds an expected key; model set unless mock."""
+
+from typing import Any
+
+from omnia_operator.api.models.resources import parse_provider
+from omnia_operator.errors import InvalidResourceError
+from omnia_operator.kube import resources as kinds
+from omnia_operator.kube.client import KubeClient
+from omnia_operator.kube.errors import NotFoundError
+from omnia_operator.reconcile.agentruntime import Outcome
+from omnia_operator.reconcile.conditions import condition
+from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.resolve.providers import check_provider_credentials
+from omnia_operator.resolve.source import ObjectSource
+
+
+class ProviderReconciler:
+    def __init__(self, client: KubeClient, source: ObjectSource) -> None:
+        self._client = client
+        self._source = source
+
+    async def reconcile(self, namespace: str, name: str) -> Outcome:
+        try:
+            raw = await self._client.get(kinds.PROVIDER, name, namespace)
+        except NotFoundError:
+            return Outcome()
+        meta = raw.get("metadata") or {}
+        generation = int(meta.get("generation") or 0)
+        existing: list[dict[str, Any]] = list((raw.get("status") or {}).get("conditions") or [])
+        try:
+            provider = parse_provider(raw)
+        except InvalidResourceError as e:
+            status = {
+                "phase": "Error",
+                "observedGeneration": generation,
+                "conditions": [condition(existing, "Ready", False, "InvalidSpec", str(e), generation)],
+            }
+            await write_status(self._client, kinds.PROVIDER, raw, status)
+            return Outcome()
+        _, check = await check_provider_credentials(provider, self._source)
+        model_ok = provider.spec.type == "mock" or bool(provider.spec.model)
+        conditions = [
+            condition(
+                existing,
+                "ModelValid",
+                model_ok,
+                "ModelSet" if model_ok else "ModelMissing",
+                f"model {provider.spec.model}"
+                if provider.spec.model
+                else ("mock needs no model" if model_ok else "set spec.model (required except for mock)"),
+                generation,
+            ),
+            condition(existing, "CredentialConfigured", check.ok, check.reason, check.message, generation),
+            condition(
+                existing,
+                "Ready",
+                check.ok,
+                "ProviderReady" if check.ok else check.reason,
+                "provider is usable" if check.ok else check.message,
+                generation,
+            ),
+        ]
+        status = {"phase": "Ready" if check.ok else "Error", "observedGeneration": generation, "conditions": conditions}
+        await write_status(self._client, kinds.PROVIDER, raw, status)
+        return Outcome(None if check.ok else check.requeue_after)

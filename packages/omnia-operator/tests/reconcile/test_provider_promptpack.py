@@ -1,0 +1,92 @@
+"""Provider and PromptPack reconciles against the fake API server."""
+
+from typing import Any
+
+from manifests import pack_config_map, prompt_pack, provider, secret  # pyright: ignore[reportMissingImports]
+
+from omnia_operator.kube import resources as kinds
+from omnia_operator.kube.client import KubeClient
+from omnia_operator.reconcile.kube_source import KubeObjectSource
+from omnia_operator.reconcile.promptpack import PACK_LABEL, PromptPackReconciler
+from omnia_operator.reconcile.provider import ProviderReconciler
+from omnia_operator.testing.fakekube import FakeKubeAPI
+
+NS = "default"
+
+
+def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in obj["status"]["conditions"]}
+
+
+async def test_provider_without_its_secret_is_error_then_ready_when_created(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.PROVIDER, provider())
+    reconciler = ProviderReconciler(kube, KubeObjectSource(kube))
+    outcome = await reconciler.reconcile(NS, "openai")
+    stored = await kube.get(kinds.PROVIDER, "openai", NS)
+    assert stored["status"]["phase"] == "Error"
+    assert _conditions(stored)["CredentialConfigured"]["reason"] == "SecretNotFound"
+    assert outcome.requeue_after is not None
+    await kube.create(kinds.SECRET, secret("openai-key", {"api-key": "k"}))
+    await reconciler.reconcile(NS, "openai")
+    stored = await kube.get(kinds.PROVIDER, "openai", NS)
+    assert stored["status"]["phase"] == "Ready"
+    before = api.write_count
+    await reconciler.reconcile(NS, "openai")
+    assert api.write_count == before
+
+
+async def test_provider_secret_without_an_expected_key_names_the_keys(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.PROVIDER, provider(type="claude", model="claude-sonnet"))
+    await kube.create(kinds.SECRET, secret("openai-key", {"wrong": "k"}))
+    await ProviderReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "openai")
+    message = _conditions(await kube.get(kinds.PROVIDER, "openai", NS))["CredentialConfigured"]["message"]
+    assert "ANTHROPIC_API_KEY" in message
+
+
+async def test_mock_provider_needs_no_model_or_secret(api: FakeKubeAPI, kube: KubeClient) -> None:
+    mock = provider(name="mock", type="mock")
+    del mock["spec"]["model"]
+    del mock["spec"]["credential"]
+    await kube.create(kinds.PROVIDER, mock)
+    await ProviderReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "mock")
+    assert (await kube.get(kinds.PROVIDER, "mock", NS))["status"]["phase"] == "Ready"
+
+
+async def test_promptpack_is_active_with_a_valid_pack_and_labelled(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.CONFIG_MAP, pack_config_map())
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    reconciler = PromptPackReconciler(kube, KubeObjectSource(kube))
+    await reconciler.reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert stored["status"]["phase"] == "Active"
+    assert stored["status"]["activeVersion"] == "1.0.0"
+    assert stored["metadata"]["labels"][PACK_LABEL] == "support"
+    before = api.write_count
+    await reconciler.reconcile(NS, "support")
+    assert api.write_count == before
+
+
+async def test_promptpack_with_invalid_pack_json_fails_with_the_problems(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.CONFIG_MAP, pack_config_map(pack={"id": "only-id"}))
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert stored["status"]["phase"] == "Failed"
+    assert _conditions(stored)["SourceValid"]["status"] == "True"
+    assert _conditions(stored)["SchemaValid"]["reason"] == "PackInvalid"
+
+
+async def test_promptpack_without_its_configmap_fails_source_validation(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    outcome = await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert _conditions(stored)["SourceValid"]["reason"] == "ConfigMapNotFound"
+    assert outcome.requeue_after is not None
+
+
+async def test_canary_rollout_is_reported_as_not_effective(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.CONFIG_MAP, pack_config_map())
+    await kube.create(kinds.PROMPT_PACK, prompt_pack(rollout={"type": "canary", "canary": {"weight": 20}}))
+    await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert _conditions(stored)["RolloutEffective"]["reason"] == "CanaryNotSupported"
