@@ -45,6 +45,7 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
     release: asyncio.Event = field(default_factory=asyncio.Event)
     holding: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    commands: bool = True
 
     async def Converse(self, request_iterator: Any, context: Any) -> AsyncIterator[runtime_pb2.ServerMessage]:
         self.metadata.append(dict(context.invocation_metadata()))
@@ -53,7 +54,7 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
         self.known_sessions.add(first.session_id)
         yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=["client_tools"]))
         words = first.content.split()
-        command = words[0] if words else ""
+        command = words[0] if words and self.commands else ""
         try:
             if command == "tool":
                 yield runtime_pb2.ServerMessage(

@@ -1,0 +1,107 @@
+import asyncio
+import json
+
+import httpx
+import pytest
+from omnia_facade_testkit import (
+    ScriptedRuntime,
+    facade_settings,
+    recv_json,
+    recv_until,
+    running_facade,
+    ws_connect,
+)
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+
+async def read_until_closed(ws: ClientConnection) -> list[dict[str, object]]:
+    frames = []
+    for _ in range(100):
+        frames.append(await recv_json(ws))
+    return frames
+
+
+async def test_health_endpoints_and_metrics_report_traffic(runtime: ScriptedRuntime) -> None:
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
+    async with running_facade(settings) as running:
+        async with ws_connect(running.ws_url) as ws:
+            await recv_json(ws)
+            await ws.send(json.dumps({"type": "message", "content": "hi"}))
+            await recv_until(ws, "done")
+            async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
+                assert (await http.get("/healthz")).status_code == 200
+                assert (await http.get("/readyz")).status_code == 200
+                metrics = (await http.get("/metrics")).text
+    labels = 'agent="test-agent",namespace="test-ns"'
+    assert f"omnia_agent_connections_active{{{labels}}} 1.0" in metrics
+    assert f"omnia_agent_connections_total{{{labels}}} 1.0" in metrics
+    assert f"omnia_agent_sessions_active{{{labels}}} 1.0" in metrics
+    assert f'omnia_agent_requests_total{{{labels},status="success"}} 1.0' in metrics
+    assert f"omnia_agent_requests_inflight{{{labels}}} 0.0" in metrics
+    assert f"omnia_agent_messages_received_total{{{labels}}} 1.0" in metrics
+    assert f"omnia_agent_messages_sent_total{{{labels}}} " in metrics
+    assert "omnia_agent_request_duration_seconds_bucket" in metrics
+    assert "omnia_facade_uploads_total" in metrics or "omnia_facade_upload_bytes_total" in metrics
+
+
+async def test_upgrades_beyond_max_connections_get_503(runtime: ScriptedRuntime) -> None:
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}", facade_max_connections=2)
+    async with running_facade(settings) as running, ws_connect(running.ws_url) as a, ws_connect(running.ws_url) as b:
+        await recv_json(a)
+        await recv_json(b)
+        with pytest.raises(InvalidStatus) as refused:
+            async with ws_connect(running.ws_url):
+                pass
+        assert refused.value.response.status_code == 503
+
+
+async def test_drain_refuses_new_upgrades_lets_the_turn_finish_then_closes_with_1001(runtime: ScriptedRuntime) -> None:
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}", facade_drain_timeout=10)
+    async with running_facade(settings) as running:
+        async with ws_connect(running.ws_url) as busy, ws_connect(running.ws_url) as idle:
+            await recv_json(busy)
+            await recv_json(idle)
+            await busy.send(json.dumps({"type": "message", "content": "hold please"}))
+            async with asyncio.timeout(10):
+                await runtime.holding.wait()
+            running.stop.set()
+            state = running.server.app.state.facade
+            async with asyncio.timeout(10):
+                while not state.draining:
+                    await asyncio.sleep(0.01)
+            async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
+                assert (await http.get("/readyz")).status_code == 503
+            with pytest.raises(InvalidStatus) as refused:
+                async with ws_connect(running.ws_url):
+                    pass
+            assert refused.value.response.status_code == 503
+            runtime.release.set()
+            with pytest.raises(ConnectionClosed):
+                await read_until_closed_into(busy, frames := [])
+            assert frames[-1]["type"] == "done"
+            assert frames[-1]["content"] == "released"
+            assert busy.close_code == 1001
+            with pytest.raises(ConnectionClosed):
+                await read_until_closed(idle)
+            assert idle.close_code == 1001
+
+
+async def read_until_closed_into(ws: ClientConnection, frames: list[dict[str, object]]) -> None:
+    for _ in range(100):
+        frames.append(await recv_json(ws))
+
+
+async def test_drain_timeout_cuts_a_turn_that_does_not_finish(runtime: ScriptedRuntime) -> None:
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}", facade_drain_timeout=0.2)
+    async with running_facade(settings) as running, ws_connect(running.ws_url) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"type": "message", "content": "hold forever"}))
+        async with asyncio.timeout(10):
+            await runtime.holding.wait()
+        running.stop.set()
+        with pytest.raises(ConnectionClosed):
+            await read_until_closed(ws)
+        assert ws.close_code == 1001
+    async with asyncio.timeout(10):
+        await runtime.cancelled.wait()
