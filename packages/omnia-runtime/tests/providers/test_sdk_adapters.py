@@ -1,0 +1,104 @@
+"""Each SDK adapter streams text and a tool call from its fake vendor server, then answers the tool result."""
+
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from omnia_runtime.errors import ProviderUnavailableError
+from omnia_runtime.providers import (
+    ChatRequest,
+    Finish,
+    GenerationParams,
+    Message,
+    ProviderEvent,
+    TextDelta,
+    ToolCallEvent,
+    Usage,
+)
+from omnia_runtime.providers.claude import ClaudeProvider
+from omnia_runtime.providers.gemini import GeminiProvider
+from omnia_runtime.providers.openai import OpenAIProvider
+from omnia_runtime.tools.base import ToolSpec
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="Weather in a city",
+    input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+async def collect(provider: Any, request: ChatRequest) -> list[ProviderEvent]:
+    return [event async for event in provider.stream(request)]
+
+
+def make(kind: str, base_url: str) -> Any:
+    common = {"model": "test-model", "api_key": "sk-test", "headers": {"x-extra": "yes"}, "timeout": 10.0}
+    if kind == "openai":
+        return OpenAIProvider(base_url=f"{base_url}/v1", **common)
+    if kind == "claude":
+        return ClaudeProvider(base_url=base_url, **common)
+    return GeminiProvider(base_url=f"{base_url}/", **common)
+
+
+@pytest.fixture(params=["openai", "claude", "gemini"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app(kind: str, openai_app: Starlette, anthropic_app: Starlette, gemini_app: Starlette) -> Starlette:
+    return {"openai": openai_app, "claude": anthropic_app, "gemini": gemini_app}[kind]
+
+
+async def test_adapter_streams_text_and_a_tool_call_then_answers_the_result(
+    kind: str, app: Starlette, serve_app: Any, fake_vendor: Any
+) -> None:
+    async with serve_app(app) as base_url:
+        provider = make(kind, base_url)
+        first = ChatRequest(
+            system="Be brief.",
+            messages=[Message(role="user", content="Weather in Paris?")],
+            tools=[WEATHER],
+            params=GenerationParams(temperature=0.2, max_tokens=100),
+        )
+        events = await collect(provider, first)
+        assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Checking."
+        calls = [e.call for e in events if isinstance(e, ToolCallEvent)]
+        assert [(c.name, dict(c.arguments)) for c in calls] == [("get_weather", {"city": "Paris"})]
+        usage = [e for e in events if isinstance(e, Usage)]
+        assert usage
+        assert usage[-1].input_tokens > 0
+        assert usage[-1].output_tokens > 0
+        assert isinstance(events[-1], Finish)
+
+        second = ChatRequest(
+            system="Be brief.",
+            messages=[
+                *first.messages,
+                Message(role="assistant", content="Checking.", tool_calls=(calls[0],)),
+                Message(role="tool", content='{"sky": "clear"}', tool_call_id=calls[0].id, name="get_weather"),
+            ],
+            tools=[WEATHER],
+        )
+        events = await collect(provider, second)
+        assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "It is sunny."
+        assert not [e for e in events if isinstance(e, ToolCallEvent)]
+        await provider.aclose()
+
+    first_body, second_body = fake_vendor.requests
+    assert "get_weather" in str(first_body)
+    assert "Be brief." in str(first_body)
+    assert "clear" in str(second_body)
+    assert fake_vendor.headers[0]["x-extra"] == "yes"
+
+
+async def test_adapter_reports_an_overloaded_vendor_as_unavailable(
+    kind: str, app: Starlette, serve_app: Any, fake_vendor: Any
+) -> None:
+    fake_vendor.fail_with = 503
+    async with serve_app(app) as base_url:
+        provider = make(kind, base_url)
+        with pytest.raises(ProviderUnavailableError):
+            await collect(provider, ChatRequest(system="", messages=[Message(role="user", content="hi")]))
+        await provider.aclose()
