@@ -24,15 +24,14 @@ async def read_until_closed(ws: ClientConnection) -> list[dict[str, object]]:
 
 async def test_health_endpoints_and_metrics_report_traffic(runtime: ScriptedRuntime) -> None:
     settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
-    async with running_facade(settings) as running:
-        async with ws_connect(running.ws_url) as ws:
-            await recv_json(ws)
-            await ws.send(json.dumps({"type": "message", "content": "hi"}))
-            await recv_until(ws, "done")
-            async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
-                assert (await http.get("/healthz")).status_code == 200
-                assert (await http.get("/readyz")).status_code == 200
-                metrics = (await http.get("/metrics")).text
+    async with running_facade(settings) as running, ws_connect(running.ws_url) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"type": "message", "content": "hi"}))
+        await recv_until(ws, "done")
+        async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/readyz")).status_code == 200
+            metrics = (await http.get("/metrics")).text
     labels = 'agent="test-agent",namespace="test-ns"'
     assert f"omnia_agent_connections_active{{{labels}}} 1.0" in metrics
     assert f"omnia_agent_connections_total{{{labels}}} 1.0" in metrics

@@ -11,10 +11,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
-from omnia_facade_testkit import ScriptedRuntime, facade_settings, recv_json, running_facade, serving_runtime, ws_connect
+from omnia_facade_testkit import (
+    ScriptedRuntime,
+    facade_settings,
+    recv_json,
+    running_facade,
+    serving_runtime,
+    ws_connect,
+)
 
 from omnia_facade.protocol import SERVER_MESSAGE_TYPES
 
