@@ -1,0 +1,225 @@
+"""MCP tool adapter (the ``mcp`` package): stdio, sse and streamable-http transports.
+
+The MCP client's transports and ``ClientSession`` are anyio async context managers that must be entered and
+left by the same task. So each handler's session is owned by one long-lived task (``_own_session``) that
+holds those contexts; callers never touch the session: they put a ``_Call`` on a queue and await its future.
+The owner runs each call as a child task of a task group living inside the session, so calls proceed
+concurrently, and a caller that gives up (timeout) cancels its child.
+
+Lifecycle:
+
+- ``start()`` starts the owner task and waits for the first ``initialize`` + ``tools/list``; if that fails,
+  the owner stops and ``start()`` raises ``ToolDiscoveryError`` (the router's timeout covers a server that
+  never answers; ``aclose()`` then cancels the owner, which closes the transport and ends the subprocess).
+- When a session breaks (the subprocess exits, the HTTP stream drops), the calls in flight fail with a
+  retryable error and the owner reconnects with exponential backoff; queued calls wait for the new session
+  within their own timeout.
+- ``aclose()`` stops the owner task and waits (bounded by the router) for the transport to close.
+
+Tools are filtered by ``toolFilter.allowlist``/``blocklist``. Credentials (``authTokenPath``) are read when a
+session connects, since the HTTP transports send headers per session; a rotated token is used on reconnect.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx2
+import mcp.types
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CONNECTION_CLOSED
+
+from omnia_runtime.tools.auth import auth_headers
+from omnia_runtime.tools.base import ToolCallContext, ToolResult, ToolSpec
+from omnia_runtime.tools.config import HandlerConfig, McpConfig
+from omnia_runtime.tools.errors import ToolBackendError, ToolDiscoveryError, ToolRejectedError
+
+__all__ = ["McpToolAdapter"]
+
+logger = logging.getLogger(__name__)
+
+MAX_QUEUED_CALLS = 256
+MAX_LIST_PAGES = 50
+RECONNECT_MAX_DELAY = 30.0
+_BROKEN = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError, httpx2.TransportError)
+
+
+class _SessionBrokenError(Exception):
+    """Raised inside the owner task to leave a session that no longer works."""
+
+
+@dataclass
+class _Call:
+    name: str
+    arguments: dict[str, Any]
+    future: asyncio.Future[ToolResult] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def _is_broken(error: BaseException) -> bool:
+    if isinstance(error, MCPError):
+        return error.code == CONNECTION_CLOSED
+    return isinstance(error, _BROKEN)
+
+
+def _to_result(result: mcp.types.CallToolResult) -> ToolResult:
+    texts = [block.text for block in result.content if isinstance(block, mcp.types.TextContent)]
+    others = [block.type for block in result.content if not isinstance(block, mcp.types.TextContent)]
+    if result.is_error:
+        return ToolResult.error("\n".join(texts) or "the MCP tool reported an error")
+    if result.structured_content is not None:
+        return ToolResult(content=json.dumps(result.structured_content))
+    if len(texts) == 1 and not others:
+        return ToolResult(content=texts[0])
+    return ToolResult(content=json.dumps({"content": texts, "other_content_types": others} if others else texts))
+
+
+class McpToolAdapter:
+    def __init__(self, handler: HandlerConfig) -> None:
+        if handler.mcp_config is None:
+            raise ValueError("McpToolAdapter needs an mcp handler")
+        self.handler = handler
+        self._config: McpConfig = handler.mcp_config
+        self._queue: asyncio.Queue[_Call] = asyncio.Queue(MAX_QUEUED_CALLS)
+        self._owner: asyncio.Task[None] | None = None
+        self._first_session: asyncio.Future[list[ToolSpec]] | None = None
+        self._closing = False
+        self.sessions_opened = 0
+        """How many sessions were established (1 + reconnects); for health reporting and tests."""
+
+    async def start(self) -> list[ToolSpec]:
+        if self._owner is not None:
+            raise RuntimeError("McpToolAdapter.start() called twice")
+        self._first_session = asyncio.get_running_loop().create_future()
+        self._owner = asyncio.create_task(self._own_session(), name=f"mcp-session:{self.handler.name}")
+        return await asyncio.shield(self._first_session)
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[ClientSession]:
+        config = self._config
+        async with contextlib.AsyncExitStack() as stack:
+            if config.transport == "stdio":
+                parameters = StdioServerParameters(
+                    command=config.command, args=config.args, env=config.env or None, cwd=config.work_dir
+                )
+                read, write = await stack.enter_async_context(stdio_client(parameters))
+            elif config.transport == "sse":
+                read, write = await stack.enter_async_context(
+                    sse_client(config.endpoint, headers=auth_headers(config), timeout=self.handler.timeout)
+                )
+            else:
+                client = await stack.enter_async_context(
+                    httpx2.AsyncClient(
+                        headers=auth_headers(config), timeout=httpx2.Timeout(self.handler.timeout, read=300.0)
+                    )
+                )
+                read, write = await stack.enter_async_context(
+                    streamable_http_client(config.endpoint, http_client=client)
+                )
+            session = await stack.enter_async_context(
+                ClientSession(read, write, read_timeout_seconds=self.handler.timeout)
+            )
+            await session.initialize()
+            yield session
+
+    async def _list_tools(self, session: ClientSession) -> list[ToolSpec]:
+        specs: list[ToolSpec] = []
+        cursor: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            params = mcp.types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            page = await session.list_tools(params=params)
+            specs.extend(
+                ToolSpec(tool.name, tool.description or "", dict(tool.input_schema), handler=self.handler.name)
+                for tool in page.tools
+                if self._config.tool_filter.allows(tool.name)
+            )
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        return specs
+
+    async def _own_session(self) -> None:
+        assert self._first_session is not None
+        failures = 0
+        while not self._closing:
+            try:
+                async with self._session() as session:
+                    tools = await self._list_tools(session)
+                    self.sessions_opened += 1
+                    failures = 0
+                    if not self._first_session.done():
+                        self._first_session.set_result(tools)
+                    await self._serve(session)
+            except Exception as e:
+                if not self._first_session.done():
+                    self._first_session.set_exception(
+                        e if isinstance(e, ToolDiscoveryError) else ToolDiscoveryError(f"{type(e).__name__}: {e}")
+                    )
+                    return
+                logger.warning("mcp handler %s: session lost (%s); reconnecting", self.handler.name, e)
+            failures += 1
+            await asyncio.sleep(min(0.1 * 2 ** (failures - 1), RECONNECT_MAX_DELAY))
+
+    async def _serve(self, session: ClientSession) -> None:
+        """Run queued calls until the session breaks (raises) or the adapter closes (cancelled)."""
+        with contextlib.suppress(_SessionBrokenError):
+            async with asyncio.TaskGroup() as group:
+                while True:
+                    call = await self._queue.get()
+                    if call.future.done():
+                        continue
+                    child = group.create_task(self._run_call(session, call))
+                    call.future.add_done_callback(lambda f, c=child: c.cancel() if f.cancelled() else None)
+        raise _SessionBrokenError("the MCP session closed")
+
+    async def _run_call(self, session: ClientSession, call: _Call) -> None:
+        try:
+            result = await session.call_tool(call.name, call.arguments)
+        except asyncio.CancelledError:
+            if not call.future.done():
+                call.future.set_exception(
+                    ToolBackendError("the MCP session was closed during the call", retryable=True)
+                )
+            raise
+        except Exception as e:
+            if _is_broken(e):
+                if not call.future.done():
+                    call.future.set_exception(ToolBackendError(f"MCP session lost: {e}", retryable=True))
+                raise _SessionBrokenError(str(e)) from e
+            if not call.future.done():
+                call.future.set_exception(ToolRejectedError(f"MCP error: {e}"))
+            return
+        if not call.future.done():
+            call.future.set_result(_to_result(result))
+
+    async def call(self, tool: ToolSpec, arguments: Mapping[str, Any], context: ToolCallContext) -> ToolResult:
+        if self._owner is None or self._owner.done():
+            raise ToolBackendError("the MCP session is not running", retryable=False)
+        call = _Call(tool.name, dict(arguments))
+        try:
+            self._queue.put_nowait(call)
+        except asyncio.QueueFull:
+            raise ToolBackendError("too many MCP calls waiting", retryable=True) from None
+        try:
+            return await call.future
+        except asyncio.CancelledError:
+            call.future.cancel()
+            raise
+
+    async def aclose(self) -> None:
+        self._closing = True
+        owner, self._owner = self._owner, None
+        if owner is not None and not owner.done():
+            owner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await owner
+        while not self._queue.empty():
+            call = self._queue.get_nowait()
+            if not call.future.done():
+                call.future.set_exception(ToolBackendError("the MCP handler is shut down", retryable=False))

@@ -1,0 +1,20 @@
+"""Metrics and spans for tool calls (names from the upstream runtime).
+
+``omnia_tool_calls_total{tool,status}`` and ``omnia_tool_call_duration_seconds{tool}`` live in the default
+Prometheus registry (served on the health port's ``/metrics``); each call also gets an ``omnia.tool.call`` span.
+These are defined here once: other runtime modules must not register the same metric names.
+"""
+
+from opentelemetry import trace
+from prometheus_client import Counter, Histogram
+
+__all__ = ["TOOL_CALLS", "TOOL_CALL_DURATION", "tracer"]
+
+TOOL_CALLS = Counter("omnia_tool_calls_total", "Tool calls by tool and outcome.", ["tool", "status"])
+TOOL_CALL_DURATION = Histogram(
+    "omnia_tool_call_duration_seconds",
+    "Duration of tool calls, retries included.",
+    ["tool"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+tracer = trace.get_tracer("omnia-runtime")

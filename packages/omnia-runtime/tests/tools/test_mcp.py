@@ -1,0 +1,140 @@
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnia_runtime.tools.base import ToolCallContext
+from omnia_runtime.tools.config import HandlerConfig, ToolsConfig, parse_tools_config
+from omnia_runtime.tools.discovery import discover
+from omnia_runtime.tools.errors import ToolBackendError, ToolDiscoveryError
+from omnia_runtime.tools.mcp import McpToolAdapter
+from omnia_runtime.tools.router import ToolRouter
+
+SERVER_SCRIPT = Path(__file__).with_name("mcp_server.py")
+CONTEXT = ToolCallContext(session_id="s")
+
+
+def mcp_handler(name: str = "local", *, mode: str = "stdio", timeout: str = "10s", **mcp: Any) -> HandlerConfig:
+    config: dict[str, Any] = {"transport": "stdio", "command": sys.executable, "args": [str(SERVER_SCRIPT), mode]}
+    config.update(mcp)
+    parsed = parse_tools_config({"handlers": [{"name": name, "type": "mcp", "timeout": timeout, "mcpConfig": config}]})
+    assert parsed.problems == []
+    return parsed.handlers[0]
+
+
+def content(result: Any) -> Any:
+    return json.loads(result.content)
+
+
+async def test_stdio_server_tools_are_discovered_with_the_blocklist_applied() -> None:
+    tools = await discover(mcp_handler(toolFilter={"blocklist": ["internal_debug"]}), timeout=20)
+    names = sorted(t.name for t in tools)
+    assert names == ["add", "crash", "echo", "explode", "whoami"]
+    add = next(t for t in tools if t.name == "add")
+    assert add.input_schema["required"] == ["a", "b"]
+    only = await discover(mcp_handler(toolFilter={"allowlist": ["echo"]}), timeout=20)
+    assert [t.name for t in only] == ["echo"]
+
+
+async def test_stdio_calls_return_results_and_tool_errors() -> None:
+    router = ToolRouter()
+    await router.start(ToolsConfig(handlers=[mcp_handler()]), discovery_timeout=20)
+    try:
+        added = await router.execute("add", {"a": 2, "b": 40}, context=CONTEXT)
+        echoed = await router.execute("echo", {"text": "hi there"}, context=CONTEXT)
+        failed = await router.execute("explode", {}, context=CONTEXT)
+        bad = await router.execute("add", {"a": "two"}, context=CONTEXT)
+    finally:
+        await router.aclose()
+    assert not added.is_error
+    assert "42" in added.content
+    assert "hi there" in echoed.content
+    assert failed.is_error
+    assert "the tool exploded" in content(failed)["error"]
+    assert bad.is_error
+    assert "invalid arguments" in content(bad)["error"]
+
+
+async def test_server_that_dies_mid_call_fails_the_call_and_the_session_reconnects() -> None:
+    handler = mcp_handler()
+    router = ToolRouter()
+    await router.start(ToolsConfig(handlers=[handler]), discovery_timeout=20)
+    try:
+        first_pid = (await router.execute("whoami", {}, context=CONTEXT)).content
+        crashed = await router.execute("crash", {}, context=CONTEXT)
+        assert crashed.is_error
+        assert "session" in content(crashed)["error"]
+        again = await router.execute("whoami", {}, context=CONTEXT)
+        assert not again.is_error
+        assert again.content != first_pid
+    finally:
+        await router.aclose()
+
+
+async def test_calls_after_close_fail_cleanly() -> None:
+    adapter = McpToolAdapter(mcp_handler())
+    specs = await adapter.start()
+    await adapter.aclose()
+    await adapter.aclose()
+    with pytest.raises(ToolBackendError, match="not running"):
+        await adapter.call(specs[0], {}, CONTEXT)
+
+
+async def test_server_that_never_answers_times_out_without_blocking_other_handlers(backend, make_http_handler) -> None:
+    url, _ = backend
+    hung = mcp_handler("hung", mode="silent")
+    with pytest.raises(ToolDiscoveryError, match="hung"):
+        await discover(hung, timeout=0.5)
+    router = ToolRouter()
+    await router.start(
+        ToolsConfig(handlers=[hung, mcp_handler("good"), make_http_handler(f"{url}/echo", tool="http_echo")]),
+        discovery_timeout=5,
+    )
+    try:
+        assert {s.handler for s in router.specs()} == {"good", "echo-api"}
+        assert not (await router.execute("http_echo", {"q": "x"}, context=CONTEXT)).is_error
+        assert not (await router.execute("echo", {"text": "x"}, context=CONTEXT)).is_error
+    finally:
+        await router.aclose()
+
+
+async def test_missing_command_is_a_discovery_error() -> None:
+    handler = mcp_handler(command="/nonexistent/mcp-server")
+    with pytest.raises(ToolDiscoveryError, match="local"):
+        await discover(handler, timeout=10)
+
+
+async def test_streamable_http_server_is_discovered_and_called(asgi_server) -> None:
+    spec = importlib.util.spec_from_file_location("omnia_test_mcp_server", SERVER_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    app = module.build_server().streamable_http_app(host="127.0.0.1")
+    async with asgi_server(app) as url:
+        config = parse_tools_config(
+            {
+                "handlers": [
+                    {
+                        "name": "remote",
+                        "type": "mcp",
+                        "endpoint": f"{url}/mcp",
+                        "mcpConfig": {"transport": "streamable-http", "toolFilter": {"allowlist": ["add", "echo"]}},
+                    }
+                ]
+            }
+        )
+        assert config.problems == []
+        tools = await discover(config.handlers[0], timeout=10)
+        assert sorted(t.name for t in tools) == ["add", "echo"]
+        router = ToolRouter()
+        await router.start(config)
+        try:
+            result = await router.execute("add", {"a": 1, "b": 2}, context=CONTEXT)
+        finally:
+            await router.aclose()
+    assert not result.is_error
+    assert "3" in result.content
