@@ -57,33 +57,37 @@ async def test_upgrades_beyond_max_connections_get_503(runtime: ScriptedRuntime)
 
 async def test_drain_refuses_new_upgrades_lets_the_turn_finish_then_closes_with_1001(runtime: ScriptedRuntime) -> None:
     settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}", facade_drain_timeout=10)
-    async with running_facade(settings) as running:
-        async with ws_connect(running.ws_url) as busy, ws_connect(running.ws_url) as idle:
-            await recv_json(busy)
-            await recv_json(idle)
-            await busy.send(json.dumps({"type": "message", "content": "hold please"}))
-            async with asyncio.timeout(10):
-                await runtime.holding.wait()
-            running.stop.set()
-            state = running.server.app.state.facade
-            async with asyncio.timeout(10):
-                while not state.draining:
-                    await asyncio.sleep(0.01)
-            async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
-                assert (await http.get("/readyz")).status_code == 503
-            with pytest.raises(InvalidStatus) as refused:
-                async with ws_connect(running.ws_url):
-                    pass
-            assert refused.value.response.status_code == 503
-            runtime.release.set()
-            with pytest.raises(ConnectionClosed):
-                await read_until_closed_into(busy, frames := [])
-            assert frames[-1]["type"] == "done"
-            assert frames[-1]["content"] == "released"
-            assert busy.close_code == 1001
-            with pytest.raises(ConnectionClosed):
-                await read_until_closed(idle)
-            assert idle.close_code == 1001
+    frames: list[dict[str, object]] = []
+    async with (
+        running_facade(settings) as running,
+        ws_connect(running.ws_url) as busy,
+        ws_connect(running.ws_url) as idle,
+    ):
+        await recv_json(busy)
+        await recv_json(idle)
+        await busy.send(json.dumps({"type": "message", "content": "hold please"}))
+        async with asyncio.timeout(10):
+            await runtime.holding.wait()
+        running.stop.set()
+        state = running.server.app.state.facade
+        async with asyncio.timeout(10):
+            while not state.draining:
+                await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
+            assert (await http.get("/readyz")).status_code == 503
+        with pytest.raises(InvalidStatus) as refused:
+            async with ws_connect(running.ws_url):
+                pass
+        assert refused.value.response.status_code == 503
+        runtime.release.set()
+        with pytest.raises(ConnectionClosed):
+            await read_until_closed_into(busy, frames)
+        with pytest.raises(ConnectionClosed):
+            await read_until_closed(idle)
+    assert frames[-1]["type"] == "done"
+    assert frames[-1]["content"] == "released"
+    assert busy.close_code == 1001
+    assert idle.close_code == 1001
 
 
 async def read_until_closed_into(ws: ClientConnection, frames: list[dict[str, object]]) -> None:

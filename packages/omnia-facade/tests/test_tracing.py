@@ -22,4 +22,5 @@ async def test_each_message_gets_a_span_whose_context_reaches_the_runtime(runtim
     assert span.attributes is not None
     assert span.attributes["session.id"] == hello["session_id"]
     traceparent = runtime.metadata[-1]["traceparent"]
+    assert span.context is not None
     assert format(span.context.trace_id, "032x") in traceparent
