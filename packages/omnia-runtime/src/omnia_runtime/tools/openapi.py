@@ -46,7 +46,7 @@ _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
 def operation_tool_name(method: str, path: str, operation_id: str | None) -> str:
     if operation_id:
         return operation_id
-    return _NOT_IDENTIFIER.sub("_", f"{method}_{path}").strip("_").lower()
+    return _NOT_IDENTIFIER.sub("_", f"{method} {path}").strip("_").lower()
 
 
 def _inline_refs(node: Any, spec: Mapping[str, Any], depth: int = 0) -> Any:
