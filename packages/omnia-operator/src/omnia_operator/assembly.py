@@ -1,0 +1,98 @@
+"""Assemble the operator: informers per watched namespace, the three controllers and the watches between kinds."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from omnia_operator.controller.controller import Controller, ObjectKey, ReconcileResult
+from omnia_operator.controller.informer import Informer
+from omnia_operator.controller.manager import Manager
+from omnia_operator.kube import resources as kinds
+from omnia_operator.kube.client import KubeClient
+from omnia_operator.kube.resources import KubeObject, ResourceKind
+from omnia_operator.reconcile import mapping
+from omnia_operator.reconcile.agentruntime import AgentRuntimeReconciler, Outcome
+from omnia_operator.reconcile.informer_source import InformerObjectSource
+from omnia_operator.reconcile.promptpack import PromptPackReconciler
+from omnia_operator.reconcile.provider import ProviderReconciler
+from omnia_operator.settings import OperatorSettings
+
+MANAGED = "app.kubernetes.io/managed-by=omnia-operator"
+
+
+@dataclass
+class Assembly:
+    manager: Manager
+    agents: Controller
+    providers: Controller
+    prompt_packs: Controller
+
+
+def _adapt(reconcile: Callable[[str, str], Awaitable[Outcome]]) -> Callable[[ObjectKey], Awaitable[ReconcileResult]]:
+    async def run(key: ObjectKey) -> ReconcileResult:
+        outcome = await reconcile(key.namespace, key.name)
+        return ReconcileResult(outcome.requeue_after)
+
+    return run
+
+
+def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -> Assembly:
+    namespaces: list[str | None] = list(settings.namespaces) or [None]
+
+    def informers(kind: ResourceKind, selector: str | None = None) -> list[Informer]:
+        return [manager.informer(kind, ns, selector) for ns in namespaces]
+
+    agent_informers = informers(kinds.AGENT_RUNTIME)
+    pack_informers = informers(kinds.PROMPT_PACK)
+    provider_informers = informers(kinds.PROVIDER)
+    registry_informers = informers(kinds.TOOL_REGISTRY)
+    secret_informers = informers(kinds.SECRET)
+    config_map_informers = informers(kinds.CONFIG_MAP)
+    deployment_informers = informers(kinds.DEPLOYMENT, MANAGED)
+    service_informers = informers(kinds.SERVICE, MANAGED)
+
+    def lookup(group: list[Informer]) -> Callable[[str | None], list[KubeObject]]:
+        return lambda namespace: [o for i in group for o in i.list(namespace)]
+
+    agents_of = lookup(agent_informers)
+    source = InformerObjectSource(
+        {
+            "PromptPack": pack_informers,
+            "Provider": provider_informers,
+            "ToolRegistry": registry_informers,
+            "Secret": secret_informers,
+            "ConfigMap": config_map_informers,
+        }
+    )
+    agent_reconciler = AgentRuntimeReconciler(client, source, settings)
+    agents = Controller("agentruntime", _adapt(agent_reconciler.reconcile), workers=settings.workers)
+    providers = Controller(
+        "provider",
+        _adapt(ProviderReconciler(client, source).reconcile),
+        workers=settings.workers,
+    )
+    prompt_packs = Controller(
+        "promptpack",
+        _adapt(PromptPackReconciler(client, source).reconcile),
+        workers=settings.workers,
+    )
+    for informer in agent_informers:
+        agents.watch(informer)
+    for informer in pack_informers:
+        agents.watch(informer, mapping.agents_using_pack(agents_of))
+        prompt_packs.watch(informer)
+    for informer in provider_informers:
+        agents.watch(informer, mapping.agents_using_provider(agents_of))
+        providers.watch(informer)
+    for informer in registry_informers:
+        agents.watch(informer, mapping.agents_using_registry(agents_of))
+    for informer in secret_informers:
+        agents.watch(informer, mapping.agents_in_namespace(agents_of))
+        providers.watch(informer, mapping.providers_using_secret(lookup(provider_informers)))
+    for informer in config_map_informers:
+        agents.watch(informer, mapping.agents_in_namespace(agents_of))
+        prompt_packs.watch(informer, mapping.packs_using_config_map(lookup(pack_informers)))
+    for informer in [*deployment_informers, *service_informers]:
+        agents.watch(informer, mapping.owner_agent)
+    for controller in (agents, providers, prompt_packs):
+        manager.add_controller(controller)
+    return Assembly(manager, agents, providers, prompt_packs)

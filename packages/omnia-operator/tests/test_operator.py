@@ -1,0 +1,219 @@
+"""The operator process logic end to end against the fake API: informers, watches, controllers, shutdown."""
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from manifests import full_set, secret  # pyright: ignore[reportMissingImports]
+
+from omnia_operator.api.crds import all_crds
+from omnia_operator.controller.controller import ObjectKey
+from omnia_operator.controller.manager import Manager
+from omnia_operator.kube import resources as kinds
+from omnia_operator.kube.client import KubeClient, RetryPolicy
+from omnia_operator.kube.errors import NotFoundError
+from omnia_operator.process import build_manager
+from omnia_operator.reconcile.kube_source import KINDS
+from omnia_operator.settings import OperatorSettings
+from omnia_operator.testing.fakekube import FakeKubeAPI
+
+NS = "default"
+WAIT = 15.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
+    """Wait until check() is true, polling the API; fails with `what` after timeout."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not await check():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeKubeAPI]:
+    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
+    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
+        yield client
+
+
+async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
+        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
+
+
+async def _condition(kube: KubeClient, type_: str) -> dict[str, Any] | None:
+    try:
+        agent = await kube.get(kinds.AGENT_RUNTIME, "support", NS)
+    except NotFoundError:
+        return None
+    return next((c for c in (agent.get("status") or {}).get("conditions") or [] if c["type"] == type_), None)
+
+
+async def _exists(kube: KubeClient, kind: kinds.ResourceKind, name: str) -> bool:
+    try:
+        await kube.get(kind, name, NS)
+    except NotFoundError:
+        return False
+    return True
+
+
+@contextlib.asynccontextmanager
+async def running(manager: Manager) -> AsyncIterator[Manager]:
+    async with asyncio.TaskGroup() as group:
+        group.create_task(manager.run())
+        try:
+            yield manager
+        finally:
+            manager.stop()
+
+
+def _settings(**extra: Any) -> OperatorSettings:
+    return OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5, **extra)
+
+
+async def test_operator_converges_recovers_and_reacts_to_dependencies(api: FakeKubeAPI, kube: KubeClient) -> None:
+    async with KubeClient.for_url(api.url) as client, running(build_manager(client, _settings())):
+        await _create(kube, [o for o in full_set() if o["kind"] != "Secret"])
+
+        async def provider_blocked() -> bool:
+            condition = await _condition(kube, "ProviderReady")
+            return bool(condition and condition["reason"] == "SecretNotFound")
+
+        await eventually(provider_blocked, "ProviderReady=False/SecretNotFound")
+        await kube.create(kinds.SECRET, secret("openai-key", {"OPENAI_API_KEY": "sk"}))
+
+        async def deployed() -> bool:
+            condition = await _condition(kube, "DeploymentReady")
+            return bool(condition and condition["status"] == "True")
+
+        await eventually(deployed, "the agent to deploy once its Secret appears (Secret watch)")
+        provider = await kube.get(kinds.PROVIDER, "openai", NS)
+        assert provider["status"]["phase"] == "Ready"
+
+        await kube.delete(kinds.SERVICE, "support", namespace=NS)
+        await eventually(lambda: _exists(kube, kinds.SERVICE, "support"), "the deleted Service to be recreated")
+
+        deployment = await kube.get(kinds.DEPLOYMENT, "support", NS)
+        deployment["spec"]["replicas"] = 5
+        await kube.replace(kinds.DEPLOYMENT, deployment)
+
+        async def restored() -> bool:
+            return (await kube.get(kinds.DEPLOYMENT, "support", NS))["spec"].get("replicas") == 1
+
+        await eventually(restored, "the hand-edited Deployment to be put back")
+
+        deployment = await kube.get(kinds.DEPLOYMENT, "support", NS)
+        deployment["status"] = {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+        await kube.replace_status(kinds.DEPLOYMENT, deployment)
+
+        async def running_phase() -> bool:
+            condition = await _condition(kube, "Ready")
+            return bool(condition and condition["status"] == "True")
+
+        await eventually(running_phase, "Ready=True after the Deployment reports a ready pod (owned watch)")
+
+        cm = await kube.get(kinds.CONFIG_MAP, "support-pack", NS)
+        cm["data"]["pack.json"] = cm["data"]["pack.json"].replace("helpful", "very helpful")
+        before = deployment["spec"]["template"]["metadata"]["annotations"]["omnia.altairalabs.ai/config-hash"]
+        await kube.replace(kinds.CONFIG_MAP, cm)
+
+        async def rolled() -> bool:
+            current = await kube.get(kinds.DEPLOYMENT, "support", NS)
+            return current["spec"]["template"]["metadata"]["annotations"]["omnia.altairalabs.ai/config-hash"] != before
+
+        await eventually(rolled, "a pack content change to roll the pods (config hash)")
+
+
+async def test_operator_settles_and_then_writes_nothing(api: FakeKubeAPI, kube: KubeClient) -> None:
+    async with KubeClient.for_url(api.url) as client, running(build_manager(client, _settings())) as manager:
+        await _create(kube, full_set())
+        await eventually(lambda: _exists(kube, kinds.DEPLOYMENT, "support"), "the Deployment")
+
+        async def settled() -> bool:
+            before = api.write_count
+            await asyncio.sleep(0.3)
+            return api.write_count == before and all(not c.queue.processing for c in manager.controllers)
+
+        await eventually(settled, "the operator to stop writing")
+        before = api.write_count
+        manager.controllers[0].queue.add(ObjectKey(NS, "support"))
+
+        async def idle() -> bool:
+            return not manager.controllers[0].queue.processing and manager.controllers[0].in_flight == 0
+
+        await eventually(idle, "the extra reconcile to finish")
+        assert api.write_count == before
+
+
+async def test_two_instances_with_leader_election_only_one_leads(api: FakeKubeAPI) -> None:
+    settings = _settings(leader_elect=True, leader_election_namespace=NS)
+    async with KubeClient.for_url(api.url) as one, KubeClient.for_url(api.url) as two:
+        first, second = build_manager(one, settings), build_manager(two, settings)
+        async with running(first), running(second):
+            await eventually(lambda: _true(first.started.is_set() or second.started.is_set()), "a leader")
+            assert first.started.is_set() != second.started.is_set()
+            lease = await one.get(kinds.LEASE, settings.leader_election_id, NS)
+            leader = first if first.started.is_set() else second
+            assert leader.leader_elector is not None
+            assert lease["spec"]["holderIdentity"] == leader.leader_elector.identity
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_run_command_serves_health_and_metrics_and_stops_on_sigterm(api: FakeKubeAPI, kube: KubeClient) -> None:
+    health, metrics = _free_port(), _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "omnia_operator", "run", "--kube-url", api.url, "--health-port", str(health),
+        "--metrics-port", str(metrics), "--log-format", "json",
+        env={"OMNIA_OPERATOR_BIND_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def ready() -> bool:
+                try:
+                    async with http.get(f"http://127.0.0.1:{health}/readyz") as response:
+                        return response.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await eventually(ready, "/readyz to answer 200")
+            await _create(kube, full_set())
+            await eventually(lambda: _exists(kube, kinds.DEPLOYMENT, "support"), "the subprocess operator to deploy")
+            async with http.get(f"http://127.0.0.1:{metrics}/metrics") as response:
+                text = await response.text()
+            assert "controller_runtime_reconcile_total" in text
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(WAIT):
+            code = await process.wait()
+        assert code == 0
+        assert process.stderr is not None
+        logs = (await process.stderr.read()).decode()
+        assert '"msg": "omnia-operator stopped"' in logs
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
