@@ -1,3 +1,4 @@
+import asyncio
 import importlib.util
 import json
 import sys
@@ -138,3 +139,46 @@ async def test_streamable_http_server_is_discovered_and_called(asgi_server) -> N
             await router.aclose()
     assert not result.is_error
     assert "3" in result.content
+
+
+def load_server_module() -> Any:
+    spec = importlib.util.spec_from_file_location("omnia_test_mcp_server", SERVER_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_sse_server_is_discovered_and_called(asgi_server) -> None:
+    app = load_server_module().build_server().sse_app(host="127.0.0.1")
+    async with asgi_server(app) as url:
+        config = parse_tools_config(
+            {
+                "handlers": [
+                    {"name": "legacy", "type": "mcp", "endpoint": f"{url}/sse", "mcpConfig": {"transport": "sse"}}
+                ]
+            }
+        )
+        router = ToolRouter()
+        await router.start(config)
+        try:
+            assert "echo" in {s.name for s in router.specs()}
+            result = await router.execute("echo", {"text": "over sse"}, context=CONTEXT)
+        finally:
+            await router.aclose()
+    assert not result.is_error
+    assert "over sse" in result.content
+
+
+async def test_concurrent_calls_share_one_session() -> None:
+    adapter = McpToolAdapter(mcp_handler())
+    specs = {s.name: s for s in await adapter.start()}
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(adapter.call(specs["add"], {"a": i, "b": 1}, CONTEXT)) for i in range(5)]
+        results = [t.result().content for t in tasks]
+    finally:
+        await adapter.aclose()
+    assert [json.loads(r)["result"] for r in results] == [1, 2, 3, 4, 5]
+    assert adapter.sessions_opened == 1

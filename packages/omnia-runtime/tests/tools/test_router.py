@@ -1,5 +1,10 @@
 import json
 
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
 from omnia_runtime.tools.base import ToolCallContext, ToolExecutor
@@ -179,3 +184,33 @@ async def test_duplicate_tool_names_keep_the_first_handler(backend, make_http_ha
     await router.aclose()
     assert state.hits("/echo") == 1
     assert state.hits("/text") == 0
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    """Finished spans of this test (adds an exporter to the SDK provider, installing one if none is set)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+        provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+async def test_each_call_is_traced_with_handler_and_attempts(backend, make_http_handler, fake_sleep, spans) -> None:
+    url, state = backend
+    _, sleep = fake_sleep
+    state.failures = [(503, {})]
+    handler = make_http_handler(f"{url}/echo", name="traced-api", tool="traced", retryPolicy={"maxAttempts": 2})
+    router = ToolRouter(sleep=sleep)
+    await router.start(ToolsConfig(handlers=[handler]))
+    await router.execute("traced", {}, context=CONTEXT)
+    await router.aclose()
+    (span,) = [s for s in spans.get_finished_spans() if s.name == "omnia.tool.call"]
+    assert span.attributes is not None
+    assert span.attributes["tool.name"] == "traced"
+    assert span.attributes["tool.handler.name"] == "traced-api"
+    assert span.attributes["tool.handler.type"] == "http"
+    assert span.attributes["attempts"] == 2
