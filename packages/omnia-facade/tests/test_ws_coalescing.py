@@ -3,20 +3,10 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
-from opentelemetry import trace
-from starlette.websockets import WebSocket
-
-from omnia_facade.auth import Authenticator
 from omnia_facade.handlers.base import TextDelta, TurnDone, TurnEvent
-from omnia_facade.handlers.echo import EchoHandler
-from omnia_facade.identity import ANONYMOUS
-from omnia_facade.metrics import FacadeMetrics
-from omnia_facade.sessions.memory import InMemorySessionStore
-from omnia_facade.settings import FacadeSettings
-from omnia_facade.state import FacadeState
-from omnia_facade.ws import Connection
+from omnia_facade.relay import relay_turn
 
 
 class GatedSocket:
@@ -50,20 +40,10 @@ class QueueStream:
 
 
 async def test_deltas_queued_while_a_frame_is_being_written_go_out_as_one_chunk() -> None:
-    settings = FacadeSettings(facade_allow_unauthenticated=True)
-    state = FacadeState(
-        settings=settings,
-        handler=EchoHandler(),
-        store=InMemorySessionStore(ttl=60),
-        auth=Authenticator(settings),
-        metrics=FacadeMetrics(agent="a", namespace="n", handler="echo"),
-        tracer=trace.get_tracer("test"),
-    )
     socket = GatedSocket()
-    connection = Connection(cast(WebSocket, socket), state, identity=ANONYMOUS, agent="a", namespace="n", binary=False)
     stream = QueueStream()
     async with asyncio.TaskGroup() as group:
-        relay = group.create_task(connection._relay(stream, "s"))
+        relay = group.create_task(relay_turn(stream, "s", socket.send_text, {}, 60.0))
         await stream.queue.put(TextDelta("first"))
         async with asyncio.timeout(5):
             await socket.sending.wait()

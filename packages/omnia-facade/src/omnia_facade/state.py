@@ -14,7 +14,7 @@ from omnia_facade.sessions.base import SessionStore
 from omnia_facade.settings import FacadeSettings
 
 if TYPE_CHECKING:
-    from omnia_facade.ws import Connection
+    from omnia_facade.connection import Connection
 
 
 @dataclass
