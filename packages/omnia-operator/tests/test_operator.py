@@ -217,3 +217,26 @@ async def test_run_command_serves_health_and_metrics_and_stops_on_sigterm(api: F
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_operator_converges_through_5xx_faults_dropped_watches_and_410(api: FakeKubeAPI) -> None:
+    patient = RetryPolicy(attempts=12, base=0.01, cap=0.1)  # the test's own writes must get through the faults
+    async with (
+        KubeClient.for_url(api.url) as client,
+        KubeClient.for_url(api.url, retry=patient) as kube,
+        running(build_manager(client, _settings())),
+    ):
+        await eventually(lambda: _true(api.watch_count > 0), "the informers to watch")
+        api.faults.error_rate = 0.2
+        await _create(kube, [o for o in full_set() if o["kind"] != "Secret"])
+        api.faults.drop_watches()
+        api.compact()  # watches resuming from an old resourceVersion get 410 Gone and must relist
+        await kube.create(kinds.SECRET, secret("openai-key", {"OPENAI_API_KEY": "sk"}))
+
+        async def deployed() -> bool:
+            condition = await _condition(kube, "DeploymentReady")
+            return bool(condition and condition["status"] == "True")
+
+        await eventually(deployed, "convergence despite faults")
+        api.faults.error_rate = 0.0
+        assert api.faults.injected > 0
