@@ -1,12 +1,8 @@
-"""Command line of omnia-runtime."""
+"""``python -m omnia_runtime`` / the ``omnia-runtime`` console script."""
 
 import sys
 
-
-def main() -> int:
-    print("omnia-runtime: not implemented yet", file=sys.stderr)
-    return 2
-
+from omnia_runtime.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

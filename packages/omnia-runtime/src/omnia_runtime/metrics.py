@@ -1,0 +1,16 @@
+"""Prometheus metrics of the runtime (default registry), named as in the Go Omnia (upstream-omnia.md §6.6)."""
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+RUNTIME_INFO = Info("omnia_runtime", "Static facts about this runtime")
+PROVIDER_REQUESTS = Counter("omnia_provider_requests_total", "LLM provider requests", ["provider", "model", "status"])
+PROVIDER_DURATION = Histogram(
+    "omnia_provider_request_duration_seconds", "LLM provider request duration", ["provider", "model"]
+)
+INPUT_TOKENS = Counter("omnia_provider_input_tokens_total", "Prompt tokens sent", ["provider", "model"])
+OUTPUT_TOKENS = Counter("omnia_provider_output_tokens_total", "Completion tokens received", ["provider", "model"])
+COST = Counter("omnia_provider_cost_total", "Provider cost in USD", ["provider", "model"])
+TOOL_CALLS = Counter("omnia_runtime_tool_calls_total", "Tool calls", ["tool", "status"])
+TOOL_DURATION = Histogram("omnia_runtime_tool_call_duration_seconds", "Tool call duration", ["tool", "status"])
+TURN_DURATION = Histogram("omnia_runtime_turn_duration_seconds", "Conversation turn duration", ["status"])
+ACTIVE_SESSIONS = Gauge("omnia_runtime_active_sessions", "Converse streams in progress")

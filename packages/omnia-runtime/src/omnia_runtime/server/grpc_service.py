@@ -1,0 +1,206 @@
+"""``omnia.runtime.v1.RuntimeService`` over ``grpc.aio``, serving any ``Handler``.
+
+Converse: read the first ``ClientMessage`` (bounded wait), answer ``runtime_hello``, run the handler with a
+``StreamEmitter``, and keep reading the client's side for ``client_tool_result`` messages; a handler failure
+ends the turn with one ``Error`` frame (never a hung stream). Messages larger than the configured limit are
+refused by gRPC itself (RESOURCE_EXHAUSTED); content longer than ``max_content_length`` gets an
+``INVALID_MESSAGE`` error frame. Identity comes from the ``x-omnia-*`` call metadata.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import grpc
+
+from omnia_protos import CONTRACT_VERSION
+from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
+from omnia_runtime import metrics
+from omnia_runtime.errors import InvalidRequestError
+from omnia_runtime.handler import ConversationProber, Handler, Invoker, Turn
+from omnia_runtime.server.status_map import classify
+from omnia_runtime.server.stream import StreamEmitter
+
+logger = logging.getLogger(__name__)
+
+FIRST_MESSAGE_TIMEOUT = 30.0
+IDENTITY_PREFIX = "x-omnia-"
+
+
+def identity_of(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
+    metadata = context.invocation_metadata() or ()
+    return {
+        key[len(IDENTITY_PREFIX) :]: value
+        for key, value in metadata
+        if key.startswith(IDENTITY_PREFIX) and isinstance(value, str)
+    }
+
+
+def error_frame(error: BaseException) -> runtime_pb2.ServerMessage:
+    _, code, message = classify(error)
+    return runtime_pb2.ServerMessage(error=runtime_pb2.Error(code=code, message=message))
+
+
+class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
+    def __init__(self, handler: Handler, *, max_content_length: int = 1024 * 1024, client_tool_timeout: float = 60.0):
+        self._handler = handler
+        self._max_content = max_content_length
+        self._client_tool_timeout = client_tool_timeout
+
+    def capabilities(self) -> Sequence[str]:
+        return list(self._handler.capabilities())
+
+    async def Converse(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self,
+        request_iterator: AsyncIterator[runtime_pb2.ClientMessage],
+        context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage],
+    ) -> None:
+        metrics.ACTIVE_SESSIONS.inc()
+        try:
+            await self._converse(context)
+        finally:
+            metrics.ACTIVE_SESSIONS.dec()
+
+    async def _converse(
+        self, context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage]
+    ) -> None:
+        try:
+            async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
+                first = await context.read()
+        except TimeoutError:
+            await context.write(error_frame(InvalidRequestError("no ClientMessage received within 30s")))
+            return
+        if not isinstance(first, runtime_pb2.ClientMessage):  # end of stream before any message
+            return
+        await context.write(
+            runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=self.capabilities()))
+        )
+        if len(first.content) > self._max_content:
+            await context.write(
+                error_frame(
+                    InvalidRequestError(
+                        f"message content is {len(first.content)} characters; the limit is {self._max_content}"
+                    )
+                )
+            )
+            return
+        if not first.content and not first.parts:
+            await context.write(error_frame(InvalidRequestError("the ClientMessage has no content")))
+            return
+        identity = identity_of(context)
+        turn = Turn(
+            session_id=first.session_id or identity.get("session-id", ""),
+            content=first.content or "\n".join(p.text for p in first.parts if p.text),
+            metadata=dict(first.metadata),
+            identity=identity,
+            consent_grants=list(first.consent_grants),
+        )
+        emitter = StreamEmitter(context.write, self._client_tool_timeout)
+        async with asyncio.TaskGroup() as group:
+            writer = group.create_task(emitter.run_writer())
+            reader = group.create_task(self._read_tool_results(context, emitter))
+            try:
+                await self._handler.converse(turn, emitter)
+                if not emitter.done_sent:
+                    await emitter.done()
+            except Exception as e:
+                status, code, _ = classify(e)
+                log = (
+                    logger.warning
+                    if status != grpc.StatusCode.INTERNAL or code != "INTERNAL_ERROR"
+                    else logger.exception
+                )
+                log("turn of session %s failed: %s", turn.session_id, e)
+                emitter.send(error_frame(e))
+            finally:
+                emitter.close()
+                reader.cancel()
+            await writer
+
+    async def _read_tool_results(
+        self,
+        context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage],
+        emitter: StreamEmitter,
+    ) -> None:
+        while True:
+            message = await context.read()
+            if not isinstance(message, runtime_pb2.ClientMessage):  # end of the client's side
+                return
+            if message.HasField("client_tool_result") and not emitter.deliver(message.client_tool_result):
+                logger.warning("client tool result for unknown call %s ignored", message.client_tool_result.call_id)
+
+    async def Invoke(
+        self, request: runtime_pb2.InvocationRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> runtime_pb2.InvocationResponse:
+        if not isinstance(self._handler, Invoker) or "invoke" not in self.capabilities():
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this runtime does not offer Invoke")
+        assert isinstance(self._handler, Invoker)
+        started = time.monotonic()
+        try:
+            data = json.loads(request.input_json or "{}")
+            if not isinstance(data, dict):
+                raise InvalidRequestError("input_json must be a JSON object")
+        except json.JSONDecodeError as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"input_json is not valid JSON: {e.msg}")
+        try:
+            output, usage = await self._handler.invoke(data, dict(request.metadata))
+        except Exception as e:
+            status, code, message = classify(e)
+            await context.abort(status, f"{code}: {message}")
+        return runtime_pb2.InvocationResponse(
+            output_json=output if isinstance(output, str) else json.dumps(output),
+            usage=runtime_pb2.Usage(
+                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=usage.cost_usd
+            ),
+            duration_ms=int((time.monotonic() - started) * 1000),
+            invocation_id=request.invocation_id,
+        )
+
+    async def Health(
+        self, request: runtime_pb2.HealthRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> runtime_pb2.HealthResponse:
+        return runtime_pb2.HealthResponse(
+            healthy=True, status="ok", contract_version=CONTRACT_VERSION, capabilities=self.capabilities()
+        )
+
+    async def HasConversation(
+        self, request: runtime_pb2.HasConversationRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> runtime_pb2.HasConversationResponse:
+        if not request.session_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "session_id is required")
+        state = runtime_pb2.RESUME_STATE_UNAVAILABLE
+        found: bool | None = None
+        if isinstance(self._handler, ConversationProber):
+            found = await self._handler.has_conversation(request.session_id)
+        if found is True:
+            state = runtime_pb2.RESUME_STATE_RESUMABLE
+        elif found is False:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no conversation stored for session {request.session_id}")
+        return runtime_pb2.HasConversationResponse(state=state)
+
+
+async def start_grpc_server(
+    service: RuntimeService, *, host: str, port: int, max_message_size: int, tracing: bool = False
+) -> tuple[grpc.aio.Server, int]:
+    """Start the server; returns it and the bound port (``port=0`` picks a free one)."""
+    interceptors: list[Any] = []
+    if tracing:
+        from omnia_runtime.tracing import server_interceptors
+
+        interceptors = server_interceptors()
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_receive_message_length", max_message_size),
+            ("grpc.max_send_message_length", max_message_size),
+        ],
+    )
+    runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(service, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen for gRPC on {host}:{port}")
+    await server.start()
+    return server, bound

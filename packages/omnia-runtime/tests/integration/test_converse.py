@@ -1,0 +1,256 @@
+"""Converse, Invoke, Health and HasConversation over a real loopback gRPC channel with the mock provider."""
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+import yaml
+
+from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
+from omnia_runtime.server.app import RunningServers, running_runtime
+from omnia_runtime.settings import RuntimeSettings
+from omnia_runtime.tools.base import StaticToolExecutor, ToolSpec
+
+PACK = {
+    "id": "weather-agent",
+    "name": "Weather agent",
+    "version": "1.0.0",
+    "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+    "fragments": {"tone": "Be {{style}}."},
+    "prompts": {
+        "main": {
+            "id": "main",
+            "name": "Main",
+            "version": "1.0.0",
+            "system_template": "You answer weather questions for {{company}}. {{fragment:tone}}",
+            "variables": [
+                {"name": "company", "type": "string", "required": False, "default": "Acme"},
+                {"name": "style", "type": "string", "required": False, "default": "brief"},
+            ],
+            "tools": ["get_weather"],
+            "tool_policy": {"max_rounds": 4, "max_tool_calls_per_turn": 5},
+        }
+    },
+    "tools": {
+        "get_weather": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    },
+}
+
+MOCK = {
+    "defaultResponse": "Hello from the mock.",
+    "scenarios": {
+        "weather": {
+            "match": ["weather"],
+            "turns": {
+                1: {
+                    "response": "Looking it up.",
+                    "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+                },
+                2: {"tool_calls": [{"name": "get_weather", "arguments": {"city": 42}}]},
+                3: "Sunny in Paris.",
+            },
+        },
+        "location": {
+            "match": ["where am i"],
+            "turns": {1: {"tool_calls": [{"name": "get_location", "arguments": {}}]}, 2: "You are near the river."},
+        },
+        "counting": {"match": ["count"], "turns": {1: "first", 2: "second", 3: "third"}},
+    },
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> RuntimeSettings:
+    pack_path = tmp_path / "pack.json"
+    pack_path.write_text(json.dumps(PACK))
+    mock_path = tmp_path / "mock.yaml"
+    mock_path.write_text(yaml.safe_dump(MOCK))
+    return RuntimeSettings(
+        bind_host="127.0.0.1",
+        grpc_port=0,
+        health_port=0,
+        promptpack_path=pack_path,
+        mock_config=mock_path,
+        tools_config_path=tmp_path / "absent-tools.yaml",
+        client_tool_timeout=10,
+        max_content_length=1000,
+        shutdown_grace=1,
+        provider_input_cost=1.0,
+        provider_output_cost=2.0,
+    )
+
+
+class Tools:
+    def __init__(self) -> None:
+        self.weather_calls: list[str] = []
+        self.executor = StaticToolExecutor()
+        self.executor.add(
+            ToolSpec(
+                name="get_weather", description="Weather", input_schema=PACK["tools"]["get_weather"]["parameters"]
+            ),
+            self.weather,
+        )
+        self.executor.add(
+            ToolSpec(
+                name="get_location", description="Where the user is", execution="client", consent_message="Share?"
+            ),
+            lambda: None,
+        )
+
+    def weather(self, city: str) -> dict[str, str]:
+        self.weather_calls.append(city)
+        return {"city": city, "sky": "clear"}
+
+
+@contextlib.asynccontextmanager
+async def runtime(settings: RuntimeSettings, tools: Tools | None = None) -> AsyncIterator[tuple[RunningServers, Any]]:
+    async with running_runtime(settings, executor=(tools or Tools()).executor) as servers:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{servers.grpc_port}")
+        try:
+            yield servers, runtime_pb2_grpc.RuntimeServiceStub(channel)
+        finally:
+            await channel.close()
+
+
+async def read_all(call: Any, on_tool_call: Any = None) -> list[runtime_pb2.ServerMessage]:
+    frames: list[runtime_pb2.ServerMessage] = []
+    for _ in range(1000):
+        frame = await call.read()
+        if not isinstance(frame, runtime_pb2.ServerMessage):  # end of stream
+            break
+        frames.append(frame)
+        if frame.HasField("tool_call") and on_tool_call is not None:
+            await call.write(on_tool_call(frame.tool_call))
+        if frame.WhichOneof("message") in ("done", "error"):
+            break
+    await call.done_writing()
+    return frames
+
+
+async def converse(stub: Any, session: str, content: str, on_tool_call: Any = None, **metadata: str) -> list[Any]:
+    call = stub.Converse(metadata=(("x-omnia-user-id", "u-1"),), timeout=30)
+    await call.write(runtime_pb2.ClientMessage(session_id=session, content=content, metadata=metadata))
+    return await read_all(call, on_tool_call)
+
+
+def kinds(frames: list[runtime_pb2.ServerMessage]) -> list[str]:
+    return [str(f.WhichOneof("message")) for f in frames]
+
+
+async def test_converse_runs_a_multi_round_tool_loop_and_refuses_bad_arguments(settings: RuntimeSettings) -> None:
+    tools = Tools()
+    async with runtime(settings, tools) as (_, stub):
+        frames = await converse(stub, "s-weather", "What is the weather in Paris?")
+    assert kinds(frames)[0] == "runtime_hello"
+    assert "client_tools" in frames[0].runtime_hello.capabilities
+    assert kinds(frames)[-1] == "done"
+    assert "tool_call" not in kinds(frames)  # server-side tools never appear on the stream
+    assert "".join(f.chunk.content for f in frames if f.HasField("chunk")) == "Looking it up.Sunny in Paris."
+    done = frames[-1].done
+    assert done.final_content == "Sunny in Paris."
+    assert tools.weather_calls == ["Paris"]  # the call with city=42 failed validation and never ran
+    assert done.usage.input_tokens > 0
+    assert done.usage.cost_usd == pytest.approx(
+        (done.usage.input_tokens * 1.0 + done.usage.output_tokens * 2.0) / 1000, rel=1e-4
+    )
+
+
+async def test_client_tool_round_trip_on_the_same_stream(settings: RuntimeSettings) -> None:
+    seen: list[runtime_pb2.ToolCall] = []
+
+    def answer(call: runtime_pb2.ToolCall) -> runtime_pb2.ClientMessage:
+        seen.append(call)
+        result = runtime_pb2.ClientToolResult(call_id=call.id, result_json='{"lat": 48.85}')
+        return runtime_pb2.ClientMessage(session_id="s-loc", client_tool_result=result)
+
+    async with runtime(settings) as (_, stub):
+        frames = await converse(stub, "s-loc", "Where am I?", answer)
+    assert [c.name for c in seen] == ["get_location"]
+    assert seen[0].execution == runtime_pb2.TOOL_EXECUTION_CLIENT
+    assert seen[0].consent_message == "Share?"
+    assert frames[-1].done.final_content == "You are near the river."
+
+
+async def test_session_resumes_after_a_restart_on_the_same_redis(settings: RuntimeSettings, redis_url: str) -> None:
+    settings = settings.model_copy(update={"context_type": "redis", "context_url": redis_url})
+    async with runtime(settings) as (_, stub):
+        first = await converse(stub, "s-resume", "count please")
+    assert first[-1].done.final_content == "first"
+    async with runtime(settings) as (_, stub):
+        probe = await stub.HasConversation(runtime_pb2.HasConversationRequest(session_id="s-resume"))
+        assert probe.state == runtime_pb2.RESUME_STATE_RESUMABLE
+        second = await converse(stub, "s-resume", "count again")
+    assert second[-1].done.final_content == "second"
+
+
+async def test_unknown_session_is_new_for_converse_and_not_found_for_has_conversation(
+    settings: RuntimeSettings,
+) -> None:
+    async with runtime(settings) as (_, stub):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.HasConversation(runtime_pb2.HasConversationRequest(session_id="never-seen"))
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        frames = await converse(stub, "never-seen", "count from scratch")
+        assert frames[-1].done.final_content == "first"
+
+
+async def test_oversized_content_gets_a_clear_error_frame(settings: RuntimeSettings) -> None:
+    async with runtime(settings) as (_, stub):
+        frames = await converse(stub, "s-big", "x" * 5000)
+    assert kinds(frames) == ["runtime_hello", "error"]
+    assert frames[-1].error.code == "INVALID_MESSAGE"
+    assert "limit is 1000" in frames[-1].error.message
+
+
+async def test_messages_over_the_grpc_size_limit_are_refused(settings: RuntimeSettings) -> None:
+    settings = settings.model_copy(update={"grpc_max_message_size": 4096})
+    async with runtime(settings) as (_, stub):
+        call = stub.Converse(timeout=30)
+        await call.write(runtime_pb2.ClientMessage(session_id="s", content="y" * 10_000))
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call.read()
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+async def test_health_and_invoke(settings: RuntimeSettings) -> None:
+    async with runtime(settings) as (servers, stub):
+        health = await stub.Health(runtime_pb2.HealthRequest())
+        assert health.contract_version == "1.3.0"
+        assert "invoke" in health.capabilities
+        response = await stub.Invoke(
+            runtime_pb2.InvocationRequest(input_json='{"input": "count it"}', invocation_id="i1")
+        )
+        assert json.loads(response.output_json) == {"output": "first"}
+        assert response.invocation_id == "i1"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers.health_port}") as http:
+            assert (await http.get("/readyz")).status_code == 200
+            metrics = (await http.get("/metrics")).text
+    assert "omnia_provider_requests_total" in metrics
+    assert "omnia_runtime_info" in metrics
+
+
+async def test_invalid_pack_keeps_the_runtime_unready_and_says_why(settings: RuntimeSettings) -> None:
+    broken = dict(PACK)
+    del broken["template_engine"]
+    settings.promptpack_path.write_text(json.dumps(broken))
+    async with runtime(settings) as (servers, stub):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers.health_port}") as http:
+            ready = await http.get("/readyz")
+            assert (await http.get("/healthz")).status_code == 200
+        frames = await converse(stub, "s", "hello")
+    assert ready.status_code == 503
+    assert "'template_engine' is a required property" in ready.text
+    assert frames[-1].error.code == "CONFIG_ERROR"
