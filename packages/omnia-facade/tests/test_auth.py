@@ -47,6 +47,10 @@ async def test_api_keys_from_a_secret_dir_admit_valid_bearers_only(runtime: Scri
             await recv_json(ws)
             await ws.send(json.dumps({"type": "message", "content": "hi"}))
             await recv_until(ws, "done")
+        (tmp_path / "bob").write_text(hashlib.sha256(b"key-bob-2").hexdigest())
+        assert await refused_status(running.ws_url, additional_headers={"Authorization": "Bearer key-bob"}) == 401
+        async with ws_connect(running.ws_url, additional_headers={"Authorization": "Bearer key-bob-2"}) as ws:
+            assert (await recv_json(ws))["type"] == "connected"
     headers = runtime.metadata[-1]
     assert headers["x-omnia-origin"] == "api-key"
     assert headers["x-omnia-user-id"].startswith("apikey:")
@@ -78,14 +82,19 @@ async def jwks_server(public_jwk: dict[str, object]) -> AsyncIterator[str]:
     async def jwks(request: object) -> JSONResponse:
         return JSONResponse({"keys": [public_jwk]})
 
-    app = Starlette(routes=[Route("/jwks", jwks)])
     sock = bind("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def discovery(request: object) -> JSONResponse:
+        return JSONResponse({"issuer": base, "jwks_uri": f"{base}/jwks"})
+
+    app = Starlette(routes=[Route("/jwks", jwks), Route("/.well-known/openid-configuration", discovery)])
     server = _Server(uvicorn.Config(app, lifespan="off", log_config=None))
     async with asyncio.TaskGroup() as group:
         group.create_task(server.serve(sockets=[sock]))
         await server.listening.wait()
         try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}/jwks"
+            yield base
         finally:
             server.should_exit = True
 
@@ -101,7 +110,8 @@ async def test_oidc_jwt_verified_against_the_jwks_admits_and_forwards_identity(r
     wrong_aud = jwt.encode({**claims, "aud": "other"}, key, algorithm="RS256", headers={"kid": "k1"})
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "k1"})
-    async with jwks_server(public_jwk) as jwks_url:
+    async with jwks_server(public_jwk) as base:
+        jwks_url = f"{base}/jwks"
         settings = facade_settings(
             runtime_address=f"127.0.0.1:{runtime.port}",
             facade_allow_unauthenticated=False,
@@ -124,3 +134,22 @@ async def test_oidc_jwt_verified_against_the_jwks_admits_and_forwards_identity(r
         "oidc",
     )
     assert all(good not in value for value in headers.values())
+
+
+async def test_oidc_keys_are_discovered_from_the_issuer_when_no_jwks_url_is_set(runtime: ScriptedRuntime) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    public_jwk.update({"kid": "k2", "alg": "RS256"})
+    async with jwks_server(public_jwk) as issuer:
+        claims = {"iss": issuer, "sub": "svc", "exp": int(time.time()) + 300}
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k2"})
+        expired = jwt.encode({**claims, "exp": int(time.time()) - 600}, key, algorithm="RS256", headers={"kid": "k2"})
+        settings = facade_settings(
+            runtime_address=f"127.0.0.1:{runtime.port}", facade_allow_unauthenticated=False, oidc_issuer=issuer
+        )
+        async with running_facade(settings) as running:
+            assert (
+                await refused_status(running.ws_url, additional_headers={"Authorization": f"Bearer {expired}"}) == 401
+            )
+            async with ws_connect(running.ws_url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+                assert (await recv_json(ws))["type"] == "connected"

@@ -181,3 +181,13 @@ async def test_unanswered_client_tool_call_is_rejected_after_the_timeout(runtime
         frames = await recv_until(ws, "done")
     assert runtime.tool_results[-1].is_rejected
     assert frames[-1]["content"] == "tool said rejected"
+
+
+async def test_binary_frames_are_refused_even_when_the_client_asked_for_them(facade: RunningFacade) -> None:
+    async with ws_connect(facade.ws_url + "&binary=true") as ws:
+        hello = await recv_json(ws)
+        await ws.send(b"OMNI" + bytes(28))
+        error = await recv_json(ws)
+    assert hello["connected"]["capabilities"]["binary_frames"] is False
+    assert error["error"]["code"] == "INVALID_MESSAGE"
+    assert "not supported" in error["error"]["message"]

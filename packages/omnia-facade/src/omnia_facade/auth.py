@@ -2,7 +2,8 @@
 
 Validators, tried in order, any one admits: API keys (``OMNIA_FACADE_API_KEYS_PATH``: a file, or a Secret-mounted
 directory whose files each hold keys; one sha256 hex digest per line, optional ``sha256:`` prefix, ``#`` comments;
-the keys themselves are never stored) and OIDC JWTs (``OMNIA_OIDC_ISSUER`` with its JWKS, discovered from
+the keys themselves are never stored; the files are re-read when they change, so a rotated Secret applies without
+a restart) and OIDC JWTs (``OMNIA_OIDC_ISSUER`` with its JWKS, discovered from
 ``/.well-known/openid-configuration`` unless ``OMNIA_OIDC_JWKS_URL`` is set; fetched with httpx, cached, refetched
 once when a token names an unknown key). Both present ``Authorization: Bearer <token>``.
 
@@ -127,15 +128,36 @@ class Authenticator:
     def __init__(self, settings: FacadeSettings) -> None:
         self._allow_anonymous = settings.facade_allow_unauthenticated
         self._origins = settings.origins
+        self._keys_path = settings.facade_api_keys_path
+        self._keys_stamp: tuple[float, ...] = ()
         self._key_hashes: frozenset[str] = frozenset()
-        self._has_keys = settings.facade_api_keys_path is not None
-        if settings.facade_api_keys_path is not None:
-            self._key_hashes = load_api_key_hashes(settings.facade_api_keys_path)
+        self._has_keys = self._keys_path is not None
+        self._reload_keys()
         self._oidc = (
             OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url)
             if settings.oidc_issuer
             else None
         )
+
+    def _reload_keys(self) -> None:
+        """Re-read the key file(s) when they changed (a rotated Secret), keeping the old keys if unreadable."""
+        if self._keys_path is None:
+            return
+        try:
+            paths = [self._keys_path, *(self._keys_path.iterdir() if self._keys_path.is_dir() else [])]
+            stamp = tuple(path.stat().st_mtime for path in paths)
+        except OSError:
+            stamp = ()
+        if stamp and stamp == self._keys_stamp:
+            return
+        try:
+            self._key_hashes = load_api_key_hashes(self._keys_path)
+        except (ConfigError, OSError):
+            if not self._keys_stamp:
+                raise
+            logger.exception("could not reload the API keys; keeping the previous ones")
+            return
+        self._keys_stamp = stamp
 
     @property
     def configured(self) -> bool:
@@ -164,6 +186,7 @@ class Authenticator:
             raise AuthError("missing credentials: send 'Authorization: Bearer <token>'")
         if len(token) > 16384:
             raise AuthError("the bearer token is too long")
+        self._reload_keys()
         digest = hash_api_key(token)
         if digest in self._key_hashes:
             return Identity(origin="api-key", subject="apikey:" + digest[:12])

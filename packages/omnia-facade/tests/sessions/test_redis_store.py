@@ -84,3 +84,23 @@ async def test_facade_restart_loses_no_stored_session(redis_url: str, runtime: S
         log = await second.server.app.state.facade.store.messages(hello["session_id"])
     assert frames[-1]["session_id"] == hello["session_id"]
     assert [m.content for m in log] == ["remember me", "echo:remember me", "still?", "echo:still?"]
+
+
+async def test_unreachable_redis_gives_internal_error_keeps_the_socket_and_fails_readiness() -> None:
+    import httpx
+    from omnia_facade_testkit import free_port
+
+    settings = facade_settings(
+        handler_mode="echo", session_type="redis", session_store_url=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    async with running_facade(settings) as running, ws_connect(running.ws_url) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"type": "message", "content": "hello?"}))
+        error = await recv_json(ws)
+        await ws.send(json.dumps({"type": "bogus"}))
+        second = await recv_json(ws)
+        async with httpx.AsyncClient(base_url=running.health_url, timeout=10) as http:
+            ready = await http.get("/readyz")
+    assert error["error"]["code"] == "INTERNAL_ERROR"
+    assert second["error"]["code"] == "INVALID_MESSAGE"
+    assert ready.status_code == 503
