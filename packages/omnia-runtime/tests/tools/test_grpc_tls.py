@@ -16,6 +16,9 @@ from omnia_runtime.tools.errors import ToolDiscoveryError
 
 
 class Backend(tools_pb2_grpc.ToolServiceServicer):
+    async def Execute(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "discovery only")
+
     async def ListTools(self, request: Any, context: Any) -> Any:
         return tools_pb2.ListToolsResponse(tools=[tools_pb2.ToolInfo(name="secure_add", input_schema="{}")])
 

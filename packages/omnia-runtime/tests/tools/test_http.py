@@ -1,9 +1,13 @@
+import email.utils
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from omnia_runtime.tools.adapter import context_metadata
 from omnia_runtime.tools.base import ToolCallContext
-from omnia_runtime.tools.config import HandlerConfig, ToolsConfig
+from omnia_runtime.tools.config import HandlerConfig, ToolsConfig, parse_tools_config
+from omnia_runtime.tools.http import parse_retry_after
 from omnia_runtime.tools.router import ToolRouter
 
 CONTEXT = ToolCallContext(session_id="s-1", call_id="c-1", agent_name="agent", namespace="ns", metadata={"user": "u1"})
@@ -141,3 +145,29 @@ async def test_unreachable_endpoint_is_retried_then_reported(make_http_handler, 
 
 def test_fixture_helpers_are_wired(make_http_handler: Callable[..., HandlerConfig]) -> None:
     assert make_http_handler("http://h/x").type == "http"
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    delay = parse_retry_after(later)
+    assert delay is not None
+    assert 60 < delay <= 120
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_context_metadata_keys_and_values_are_made_header_safe() -> None:
+    handler = http_handler_for_metadata()
+    context = ToolCallContext(session_id="s", metadata={"User Name": "ada\r\nInjected: 1"})
+    headers = context_metadata(context, handler)
+    assert headers["x-omnia-user-name"] == "ada  Injected: 1"
+    assert headers["x-omnia-handler-name"] == "meta"
+
+
+def http_handler_for_metadata() -> HandlerConfig:
+    config = parse_tools_config(
+        {"handlers": [{"name": "meta", "type": "http", "endpoint": "http://h/", "tool": {"name": "t"}}]}
+    )
+    return config.handlers[0]

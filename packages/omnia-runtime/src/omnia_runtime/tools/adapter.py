@@ -7,6 +7,7 @@ refused the request). Retries, timeouts, the circuit breaker, argument validatio
 router's job, so they behave the same for every transport.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -14,6 +15,9 @@ from omnia_runtime.tools.base import ToolCallContext, ToolResult, ToolSpec
 from omnia_runtime.tools.config import HandlerConfig, ToolDefinition
 
 __all__ = ["MAX_RESPONSE_BYTES", "ToolAdapter", "context_metadata", "spec_from_definition"]
+
+_UNSAFE_KEY = re.compile(r"[^a-z0-9_.-]")
+_UNSAFE_VALUE = re.compile(r"[^\x20-\x7e]")
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 """Largest tool answer read from a backend; larger answers are refused rather than buffered."""
@@ -49,6 +53,6 @@ def context_metadata(context: ToolCallContext, handler: HandlerConfig) -> dict[s
         "x-omnia-handler-name": handler.name,
     }
     for key, value in context.metadata.items():
-        name = key.lower()
-        values[name if name.startswith("x-omnia-") else f"x-omnia-{name}"] = value
+        name = _UNSAFE_KEY.sub("-", key.lower())
+        values[name if name.startswith("x-omnia-") else f"x-omnia-{name}"] = _UNSAFE_VALUE.sub(" ", value)
     return {k: v for k, v in values.items() if v}

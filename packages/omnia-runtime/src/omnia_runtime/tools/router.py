@@ -89,9 +89,14 @@ class ToolRouter:
                 adapters.append(create_adapter(handler))
             except Exception as e:
                 logger.warning("tool handler %s skipped: %s", handler.name, e)
-        async with asyncio.TaskGroup() as group:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for adapter in adapters:
+                    group.create_task(start_one(adapter))
+        except BaseException:  # cancelled while starting: leave no session or subprocess behind
             for adapter in adapters:
-                group.create_task(start_one(adapter))
+                await close_adapter(adapter)
+            raise
         order = {h.name: i for i, h in enumerate(config.handlers)}
         for adapter, specs in sorted(started, key=lambda item: order[item[0].handler.name]):
             self._adapters.append(adapter)
@@ -141,7 +146,7 @@ class ToolRouter:
     async def execute(self, name: str, arguments: Mapping[str, Any], *, context: ToolCallContext) -> ToolResult:
         route = self._routes.get(name)
         if route is None:
-            TOOL_CALLS.labels(tool=name, status="error").inc()
+            TOOL_CALLS.labels(tool="unknown", status="error").inc()  # model-invented names must not become labels
             return ToolResult.error(f"unknown tool {name!r}; available: {', '.join(sorted(self._routes)) or 'none'}")
         if route.spec.execution == "client":
             return ToolResult.error(f"{name} is a client-side tool: the client runs it, not the runtime")
