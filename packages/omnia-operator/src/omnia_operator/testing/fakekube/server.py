@@ -12,6 +12,7 @@ exist, and one storage version per kind.
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from omnia_operator.testing.fakekube import status as st
+from omnia_operator.testing.fakekube import schema as crd_schema, status as st
 from omnia_operator.testing.fakekube.collector import collect_garbage
 from omnia_operator.testing.fakekube.faults import Faults
 from omnia_operator.testing.fakekube.kinds import KindInfo
@@ -37,6 +38,7 @@ from omnia_operator.testing.fakekube.store import CRD_GROUP, CRD_PLURAL, Obj, Ob
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 3 * 1024 * 1024
+_STRICT_FIELDS: contextvars.ContextVar[bool] = contextvars.ContextVar("strict_fields", default=False)
 MUTATING = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 
@@ -92,6 +94,7 @@ class FakeKubeAPI:
         self._gc_task: asyncio.Task[None] | None = None
         self._active_watches: set[Watcher] = set()
         self.store.on_delete = self._gc_wakeup.set
+        self.store.admit = self._admit
         self.register_crds(crds)
 
     # ------------------------------------------------------------------ lifecycle
@@ -129,6 +132,19 @@ class FakeKubeAPI:
             await self._gc_wakeup.wait()
             self._gc_wakeup.clear()
             collect_garbage(self.store)
+
+    def _admit(self, info: KindInfo, obj: Obj, old: Obj | None) -> Obj:
+        """Prune, default and validate custom resources against their CRD schema (422 naming each field)."""
+        if not info.custom or not info.schema:
+            return obj
+        admitted, unknown, causes = crd_schema.admit(info.schema, obj, old)
+        name = (obj.get("metadata") or {}).get("name", "")
+        if causes:
+            raise st.invalid(info.kind, info.group, name, [(c.field, c.reason, c.message) for c in causes])
+        if unknown and _STRICT_FIELDS.get():
+            fields = ", ".join(f'unknown field "{field}"' for field in unknown)
+            raise st.bad_request(f"strict decoding error: {fields}")
+        return admitted
 
     # ------------------------------------------------------------------ test helpers
     def register_crds(self, crds: Iterable[Obj]) -> None:
@@ -184,6 +200,7 @@ class FakeKubeAPI:
         if path == "/version":
             return _json({"major": "1", "minor": "31", "gitVersion": "v1.31.0-omnia-fake", "platform": "linux/amd64"})
         query = dict(request.query)
+        _STRICT_FIELDS.set(query.get("fieldValidation") == "Strict")
         record: RequestRecord | None = None
         try:
             target = parse_path(path)

@@ -252,6 +252,7 @@ class ObjectStore:
                 new["status"] = copy.deepcopy(body["status"])
             else:
                 new.pop("status", None)
+            new = self.admit(info, new, old)
         else:
             new = copy.deepcopy(body)
             if info.has_status:
