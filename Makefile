@@ -42,6 +42,14 @@ protos: setup ## regenerate the omnia-protos stubs from the .proto files
 protos-check: setup ## fail when the committed stubs differ from a fresh generation
 	$(UV) run --frozen python scripts/gen_protos.py --check
 
+.PHONY: crds
+crds: setup ## regenerate charts/omnia/crds from the operator's Python CRD definitions
+	$(UV) run --frozen python -m omnia_operator.api.gen_crds
+
+.PHONY: crds-check
+crds-check: setup ## fail when charts/omnia/crds differs from a fresh generation
+	$(UV) run --frozen python -m omnia_operator.api.gen_crds --check
+
 .PHONY: build
 build: setup ## build the four wheels (and sdists) into dist/
 	rm -rf dist
