@@ -108,3 +108,20 @@ async def test_drain_timeout_cuts_a_turn_that_does_not_finish(runtime: ScriptedR
         assert ws.close_code == 1001
     async with asyncio.timeout(10):
         await runtime.cancelled.wait()
+
+
+async def test_browser_console_is_served_only_when_enabled() -> None:
+    async with (
+        running_facade(facade_settings(handler_mode="echo")) as running,
+        httpx.AsyncClient(base_url=running.http_url, timeout=10) as http,
+    ):
+        assert (await http.get("/")).status_code == 404
+    settings = facade_settings(handler_mode="echo", facade_console_enabled=True)
+    async with (
+        running_facade(settings) as running,
+        httpx.AsyncClient(base_url=running.http_url, timeout=10) as http,
+    ):
+        page = await http.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'const agent = params.get("agent") || "test-agent";' in page.text

@@ -14,6 +14,7 @@ from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
 from omnia_facade.auth import Authenticator
+from omnia_facade.console import console_router
 from omnia_facade.errors import ConfigError
 from omnia_facade.handlers.base import TurnHandler
 from omnia_facade.handlers.demo import DemoHandler
@@ -108,4 +109,6 @@ def create_app(
     app.add_api_websocket_route("/api/agents/{namespace}/{name}/ws", websocket_endpoint)
     if media is not None:
         app.include_router(media_router(media, auth, metrics))
+    if settings.facade_console_enabled:
+        app.include_router(console_router(settings.agent_name))
     return app
