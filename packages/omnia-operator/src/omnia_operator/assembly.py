@@ -14,6 +14,7 @@ from omnia_operator.reconcile.agentruntime import AgentRuntimeReconciler, Outcom
 from omnia_operator.reconcile.informer_source import InformerObjectSource
 from omnia_operator.reconcile.promptpack import PromptPackReconciler
 from omnia_operator.reconcile.provider import ProviderReconciler
+from omnia_operator.reconcile.toolregistry import ToolRegistryReconciler
 from omnia_operator.settings import OperatorSettings
 
 MANAGED = "app.kubernetes.io/managed-by=omnia-operator"
@@ -25,6 +26,7 @@ class Assembly:
     agents: Controller
     providers: Controller
     prompt_packs: Controller
+    tool_registries: Controller
 
 
 def _adapt(reconcile: Callable[[str, str], Awaitable[Outcome]]) -> Callable[[ObjectKey], Awaitable[ReconcileResult]]:
@@ -75,6 +77,9 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
         _adapt(PromptPackReconciler(client, source).reconcile),
         workers=settings.workers,
     )
+    tool_registries = Controller(
+        "toolregistry", _adapt(ToolRegistryReconciler(client, source).reconcile), workers=settings.workers
+    )
     for informer in agent_informers:
         agents.watch(informer)
     for informer in pack_informers:
@@ -85,14 +90,16 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
         providers.watch(informer)
     for informer in registry_informers:
         agents.watch(informer, mapping.agents_using_registry(agents_of))
+        tool_registries.watch(informer)
     for informer in secret_informers:
         agents.watch(informer, mapping.agents_in_namespace(agents_of))
         providers.watch(informer, mapping.providers_using_secret(lookup(provider_informers)))
+        tool_registries.watch(informer, mapping.registries_using_secret(lookup(registry_informers)))
     for informer in config_map_informers:
         agents.watch(informer, mapping.agents_in_namespace(agents_of))
         prompt_packs.watch(informer, mapping.packs_using_config_map(lookup(pack_informers)))
     for informer in [*deployment_informers, *service_informers]:
         agents.watch(informer, mapping.owner_agent)
-    for controller in (agents, providers, prompt_packs):
+    for controller in (agents, providers, prompt_packs, tool_registries):
         manager.add_controller(controller)
-    return Assembly(manager, agents, providers, prompt_packs)
+    return Assembly(manager, agents, providers, prompt_packs, tool_registries)

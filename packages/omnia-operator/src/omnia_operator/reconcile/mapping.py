@@ -111,3 +111,18 @@ def packs_using_config_map(packs: Lookup) -> Callable[[str, KubeObject, KubeObje
         ]
 
     return mapper
+
+
+def registries_using_secret(registries: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+    def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
+        namespace, name = _meta(obj)
+        return [
+            _key(r)
+            for r in registries(namespace)
+            if any(
+                ((h.get("auth") or {}).get("secretRef") or {}).get("name") == name
+                for h in _spec(r).get("handlers") or []
+            )
+        ]
+
+    return mapper

@@ -66,9 +66,13 @@ def parse_resource(obj: dict[str, Any]) -> Resource[Any, Any]:
     try:
         metadata = ObjectMeta.model_validate(obj.get("metadata") or {})
         spec = spec_type.model_validate(obj.get("spec") or {})
-        status = status_type.model_validate(obj.get("status") or {})
     except ValidationError as e:
         raise InvalidResourceError(f"{kind} {name}: {_problems(e)}") from e
+    try:
+        status = status_type.model_validate(obj.get("status") or {})
+    except ValidationError:
+        # The status is ours to rewrite; an unreadable one (older operator, hand edit) must not block the spec.
+        status = status_type()
     return Resource(kind=kind, metadata=metadata, spec=spec, status=status, raw=obj)
 
 

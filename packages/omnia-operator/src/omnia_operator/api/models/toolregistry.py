@@ -105,5 +105,7 @@ class ToolRegistrySpec(CrdModel):
 class ToolRegistryStatus(CrdModel):
     phase: Literal["Pending", "Ready", "Degraded", "Failed"] | None = None
     discovered_tools_count: int | None = None
+    discovered_tools: list[dict[str, Any]] = Field(default_factory=list)
+    last_discovery_time: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None
