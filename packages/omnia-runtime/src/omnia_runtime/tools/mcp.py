@@ -162,21 +162,22 @@ class McpToolAdapter:
                         e if isinstance(e, ToolDiscoveryError) else ToolDiscoveryError(f"{type(e).__name__}: {e}")
                     )
                     return
-                logger.warning("mcp handler %s: session lost (%s); reconnecting", self.handler.name, e)
+                reason = e.exceptions[0] if isinstance(e, ExceptionGroup) and e.exceptions else e
+                logger.warning("mcp handler %s: session lost (%s); reconnecting", self.handler.name, reason)
             failures += 1
             await asyncio.sleep(min(0.1 * 2 ** (failures - 1), RECONNECT_MAX_DELAY))
 
     async def _serve(self, session: ClientSession) -> None:
-        """Run queued calls until the session breaks (raises) or the adapter closes (cancelled)."""
-        with contextlib.suppress(_SessionBrokenError):
-            async with asyncio.TaskGroup() as group:
-                while True:
-                    call = await self._queue.get()
-                    if call.future.done():
-                        continue
-                    child = group.create_task(self._run_call(session, call))
-                    call.future.add_done_callback(lambda f, c=child: c.cancel() if f.cancelled() else None)
-        raise _SessionBrokenError("the MCP session closed")
+        """Run queued calls until the adapter closes (cancelled) or a call finds the session broken: that call
+        raises ``_SessionBrokenError``, the task group cancels the other calls and raises, and the owner
+        reconnects."""
+        async with asyncio.TaskGroup() as group:
+            while True:
+                call = await self._queue.get()
+                if call.future.done():
+                    continue
+                child = group.create_task(self._run_call(session, call))
+                call.future.add_done_callback(lambda f, c=child: c.cancel() if f.cancelled() else None)
 
     async def _run_call(self, session: ClientSession, call: _Call) -> None:
         try:
@@ -217,8 +218,12 @@ class McpToolAdapter:
         owner, self._owner = self._owner, None
         if owner is not None and not owner.done():
             owner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await owner
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # our caller is being cancelled too: do not swallow that
         while not self._queue.empty():
             call = self._queue.get_nowait()
             if not call.future.done():

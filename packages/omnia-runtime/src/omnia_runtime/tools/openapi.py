@@ -99,7 +99,7 @@ class _ValidationResponse:
     content_type: str
 
 
-def _operations(spec: Mapping[str, Any], handler: str, wanted: list[str]) -> list[_Operation]:
+def _operations(spec: Mapping[str, Any], wanted: list[str]) -> list[_Operation]:
     operations: list[_Operation] = []
     paths = spec.get("paths") or {}
     for path, raw_item in paths.items():
@@ -213,7 +213,7 @@ class OpenAPIToolAdapter:
             raise ToolDiscoveryError(f"the OpenAPI spec {self._config.spec_url} is invalid: {e}") from e
         except Exception as e:  # openapi-spec-validator raises its own tree for broken specs
             raise ToolDiscoveryError(f"the OpenAPI spec {self._config.spec_url} is invalid: {e}") from e
-        operations = _operations(spec, self.handler.name, self._config.operation_filter)
+        operations = _operations(spec, self._config.operation_filter)
         self._operations = {op.name: op for op in operations}
         return [ToolSpec(op.name, op.description, op.schema, handler=self.handler.name) for op in operations]
 

@@ -180,7 +180,7 @@ class ToolRouter:
                 except ToolRejectedError:
                     route.breaker.record_neutral()
                     raise
-                except ToolError:
+                except (ToolError, asyncio.CancelledError):  # a cancelled half-open trial must free its slot
                     route.breaker.record_neutral()
                     raise
                 except Exception as e:  # an adapter bug must not crash the turn; treat it as a backend failure
