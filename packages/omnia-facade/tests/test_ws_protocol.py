@@ -191,3 +191,24 @@ async def test_binary_frames_are_refused_even_when_the_client_asked_for_them(fac
     assert hello["connected"]["capabilities"]["binary_frames"] is False
     assert error["error"]["code"] == "INVALID_MESSAGE"
     assert "not supported" in error["error"]["message"]
+
+
+async def test_session_consent_grants_stick_and_per_message_grants_override_them(
+    facade: RunningFacade, runtime: ScriptedRuntime
+) -> None:
+    async with ws_connect(facade.ws_url + "&workspace=team-a") as ws:
+        await recv_json(ws)
+        first = {"type": "message", "content": "a", "session_consent_grants": ["memory:context"]}
+        await ws.send(json.dumps(first))
+        await recv_until(ws, "done")
+        await ws.send(json.dumps({"type": "message", "content": "b"}))
+        await recv_until(ws, "done")
+        await ws.send(json.dumps({"type": "message", "content": "c", "consent_grants": ["memory:health"]}))
+        await recv_until(ws, "done")
+    assert [list(r.consent_grants) for r in runtime.requests] == [
+        ["memory:context"],
+        ["memory:context"],
+        ["memory:health"],
+    ]
+    assert runtime.metadata[-1]["x-omnia-consent-grants"] == "memory:health"
+    assert runtime.metadata[-1]["x-omnia-workspace"] == "team-a"

@@ -74,7 +74,15 @@ class Connection:
     """One client socket: its session, limits, and the turn in flight."""
 
     def __init__(
-        self, websocket: WebSocket, state: FacadeState, *, identity: Identity, agent: str, namespace: str, binary: bool
+        self,
+        websocket: WebSocket,
+        state: FacadeState,
+        *,
+        identity: Identity,
+        agent: str,
+        namespace: str,
+        binary: bool,
+        workspace: str = "",
     ) -> None:
         self._ws = websocket
         self._state = state
@@ -90,6 +98,8 @@ class Connection:
         self._turn_task: asyncio.Task[None] | None = None
         self._stream: TurnStream | None = None
         self._pending_calls: dict[str, float] = {}
+        self._session_consent_grants: list[str] = []
+        self._workspace = workspace
 
     # ------------------------------------------------------------ sending
 
@@ -259,6 +269,8 @@ class Connection:
         content = message.content or ""
         if not content and not parts:
             raise InvalidMessageError("a 'message' needs non-empty 'content' or 'parts'")
+        if message.session_consent_grants:
+            self._session_consent_grants = list(message.session_consent_grants)
         first_bind = not self._session_bound
         session_id = await self._resolve_session(message.session_id)
         self._check_parts(parts, session_id)
@@ -283,7 +295,8 @@ class Connection:
             parts=parts,
             metadata=message.metadata or {},
             identity=self._identity,
-            consent_grants=list(message.consent_grants or []),
+            consent_grants=list(message.consent_grants or self._session_consent_grants),
+            workspace=self._workspace,
         )
         self._state.turn_started()
         self._turn_task = group.create_task(self._run_turn(request))

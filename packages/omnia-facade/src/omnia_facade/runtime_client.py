@@ -54,6 +54,7 @@ def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) 
         ("x-omnia-user-id", identity.subject),
         ("x-omnia-user-email", identity.email),
         ("x-omnia-origin", identity.origin),
+        ("x-omnia-workspace", request.workspace),
         ("x-omnia-consent-grants", ",".join(request.consent_grants)),
     ]
     pairs.extend((f"x-omnia-claim-{name.lower()}", value) for name, value in identity.claims.items())

@@ -31,6 +31,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         agent=params.get("agent") or settings.agent_name,
         namespace=params.get("namespace") or settings.namespace,
         binary=params.get("binary", "").lower() == "true",
+        workspace=params.get("workspace", "")[:128],
     )
     await websocket.accept()
     state.connections.add(connection)

@@ -23,6 +23,7 @@ class TurnRequest:
     metadata: dict[str, str]
     identity: Identity
     consent_grants: list[str] = field(default_factory=list)
+    workspace: str = ""
     trace_headers: dict[str, str] = field(default_factory=dict)
 
 
