@@ -90,3 +90,20 @@ async def test_canary_rollout_is_reported_as_not_effective(api: FakeKubeAPI, kub
     await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
     stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
     assert _conditions(stored)["RolloutEffective"]["reason"] == "CanaryNotSupported"
+
+
+async def test_provider_fields_the_runtime_ignores_are_reported(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.PROVIDER, provider(defaults={"contextWindow": 8000}))
+    await kube.create(kinds.SECRET, secret("openai-key", {"api-key": "k"}))
+    await ProviderReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "openai")
+    supported = _conditions(await kube.get(kinds.PROVIDER, "openai", NS))["FeaturesSupported"]
+    assert supported["status"] == "False"
+    assert "contextWindow" in supported["message"]
+
+
+async def test_promptpack_skills_are_reported_as_unsupported(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.CONFIG_MAP, pack_config_map())
+    await kube.create(kinds.PROMPT_PACK, prompt_pack(skills=[{"source": "my-skills"}]))
+    await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert _conditions(stored)["SkillsResolved"]["reason"] == "SkillsNotSupported"

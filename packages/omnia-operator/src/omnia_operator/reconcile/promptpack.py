@@ -69,6 +69,17 @@ class PromptPackReconciler:
                 generation,
             ),
         ]
+        if pack.spec.skills:
+            conditions.append(
+                condition(
+                    existing,
+                    "SkillsResolved",
+                    False,
+                    "SkillsNotSupported",
+                    "spec.skills is not supported yet: the pack runs without skills",
+                    generation,
+                )
+            )
         rollout = pack.spec.rollout
         if rollout is not None and rollout.type == "canary":
             conditions.append(

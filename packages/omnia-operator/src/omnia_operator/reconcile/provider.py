@@ -10,7 +10,7 @@ from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
 from omnia_operator.reconcile.conditions import condition
 from omnia_operator.reconcile.status_writer import write_status
-from omnia_operator.resolve.providers import check_provider_credentials
+from omnia_operator.resolve.providers import check_provider_credentials, unsupported_provider_fields
 from omnia_operator.resolve.source import ObjectSource
 
 
@@ -60,6 +60,17 @@ class ProviderReconciler:
                 generation,
             ),
         ]
+        unsupported = unsupported_provider_fields(provider)
+        conditions.append(
+            condition(
+                existing,
+                "FeaturesSupported",
+                not unsupported,
+                "UnsupportedFields" if unsupported else "AllSupported",
+                ("not supported yet: " + ", ".join(unsupported)) if unsupported else "every field is supported",
+                generation,
+            )
+        )
         status = {"phase": "Ready" if check.ok else "Error", "observedGeneration": generation, "conditions": conditions}
         await write_status(self._client, kinds.PROVIDER, raw, status)
         return Outcome(None if check.ok else check.requeue_after)

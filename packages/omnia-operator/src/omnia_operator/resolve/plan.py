@@ -70,6 +70,8 @@ def unsupported_features(spec: AgentRuntimeSpec) -> list[str]:
     scaling = spec.runtime.autoscaling
     if scaling and scaling.enabled and scaling.type == "keda":
         notes.append("KEDA autoscaling is not supported yet: fixed replicas are used")
+    if spec.media and spec.media.base_path != "/etc/omnia/media":
+        notes.append("spec.media.basePath (mock:// media) is not supported yet")
     return notes
 
 

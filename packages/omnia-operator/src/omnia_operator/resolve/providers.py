@@ -27,6 +27,22 @@ KEY_LOOKUP_ORDER: dict[str, tuple[str, ...]] = {
 _OTHER_KEYS = ("api-key", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")
 
 
+def unsupported_provider_fields(provider: Provider) -> list[str]:
+    """Provider fields the runtime does not act on yet (reported, never silently ignored)."""
+    notes: list[str] = []
+    defaults = provider.spec.defaults
+    if defaults is not None:
+        if defaults.context_window is not None:
+            notes.append("defaults.contextWindow")
+        if defaults.truncation_strategy != "sliding":
+            notes.append(f"defaults.truncationStrategy {defaults.truncation_strategy}")
+        if defaults.stream_idle_timeout is not None:
+            notes.append("defaults.streamIdleTimeout")
+    if provider.spec.role != "llm":
+        notes.append(f"role {provider.spec.role} (only llm providers drive the runtime)")
+    return notes
+
+
 def candidate_keys(provider_type: str) -> tuple[str, ...]:
     return KEY_LOOKUP_ORDER.get(provider_type, _OTHER_KEYS)
 
