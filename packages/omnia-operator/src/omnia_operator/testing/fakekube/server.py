@@ -23,6 +23,7 @@ from aiohttp import web
 
 from omnia_operator.testing.fakekube import schema as crd_schema, status as st
 from omnia_operator.testing.fakekube.collector import collect_garbage
+from omnia_operator.testing.fakekube.discovery import discovery
 from omnia_operator.testing.fakekube.faults import Faults
 from omnia_operator.testing.fakekube.kinds import KindInfo
 from omnia_operator.testing.fakekube.patches import (
@@ -35,6 +36,7 @@ from omnia_operator.testing.fakekube.patches import (
 from omnia_operator.testing.fakekube.routing import Target, parse_path
 from omnia_operator.testing.fakekube.selectors import parse_field_selector, parse_label_selector
 from omnia_operator.testing.fakekube.store import CRD_GROUP, CRD_PLURAL, Obj, ObjectStore, Watcher, WatchEvent
+from omnia_operator.testing.fakekube.watchevents import encode_event
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -205,7 +207,7 @@ class FakeKubeAPI:
         try:
             target = parse_path(path)
             if target is None:
-                return self._discovery(path)
+                return _json(discovery(self.store.kinds, path))
             verb = _verb(request.method, target, query)
             record = RequestRecord(
                 request.method, verb, target.group, target.plural, target.namespace, target.name, target.subresource,
@@ -345,23 +347,6 @@ class FakeKubeAPI:
         return self.store.replace_stored(info, old, patched)
 
     # ------------------------------------------------------------------ watch
-    def _visible(self, watcher: Watcher, event: WatchEvent) -> str | None:
-        """The event type this watcher sees for `event`, after its label and field selectors (None: hidden)."""
-
-        def matches(obj: Obj | None) -> bool:
-            if obj is None:
-                return False
-            return watcher.labels((obj.get("metadata") or {}).get("labels") or {}) and watcher.fields(obj)
-
-        now, before = matches(event.obj), matches(event.old)
-        if event.type != "MODIFIED":
-            return event.type if now else None
-        if now and before:
-            return "MODIFIED"
-        if now:
-            return "ADDED"
-        return "DELETED" if before else None
-
     async def _watch(
         self, request: web.Request, info: KindInfo, target: Target, query: dict[str, str], record: RequestRecord
     ) -> web.StreamResponse:
@@ -403,7 +388,7 @@ class FakeKubeAPI:
                     if request.transport is not None:
                         request.transport.abort()
                     return response
-                line = self._encode(info, watcher, event)
+                line = encode_event(info, watcher, event)
                 if line is not None:
                     await response.write(line)
             await response.write_eof()
@@ -413,57 +398,3 @@ class FakeKubeAPI:
             self.store.close_watch(watcher)
             self._active_watches.discard(watcher)
         return response
-
-    def _encode(self, info: KindInfo, watcher: Watcher, event: WatchEvent) -> bytes | None:
-        if event.type == "BOOKMARK":
-            obj: Obj = {
-                "kind": info.kind, "apiVersion": info.api_version,
-                "metadata": {"resourceVersion": str(event.resource_version)},
-            }  # fmt: skip
-            return json.dumps({"type": "BOOKMARK", "object": obj}).encode() + b"\n"
-        visible = self._visible(watcher, event)
-        if visible is None:
-            return None
-        obj = {**event.obj, "apiVersion": info.api_version, "kind": info.kind}
-        return json.dumps({"type": visible, "object": obj}).encode() + b"\n"
-
-    # ------------------------------------------------------------------ discovery
-    def _discovery(self, path: str) -> web.Response:
-        parts = [p for p in path.split("/") if p]
-        kinds = self.store.kinds
-        if parts == ["api"]:
-            return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
-        if parts == ["apis"]:
-            groups = [
-                {
-                    "name": group,
-                    "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in versions],
-                    "preferredVersion": {"groupVersion": f"{group}/{versions[0]}", "version": versions[0]},
-                }
-                for group, versions in sorted(kinds.groups().items())
-            ]
-            return _json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-        if (len(parts) == 2 and parts[0] == "api") or len(parts) == 3:
-            group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
-            served = [info for info in kinds.all() if (info.group, info.version) == (group, version)]
-            if not served:
-                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
-            resources: list[dict[str, Any]] = []
-            for info in sorted(served, key=lambda i: i.plural):
-                resources.append(info.discovery_entry())
-                if info.has_status:
-                    status = {"name": f"{info.plural}/status", "singularName": "", "namespaced": info.namespaced}
-                    resources.append({**status, "kind": info.kind, "verbs": ["get", "patch", "update"]})
-            group_version = f"{group}/{version}" if group else version
-            return _json({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-                          "resources": resources})  # fmt: skip
-        if len(parts) == 2:
-            versions = kinds.groups().get(parts[1])
-            if not versions:
-                raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
-            return _json({
-                "kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
-                "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in versions],
-                "preferredVersion": {"groupVersion": f"{parts[1]}/{versions[0]}", "version": versions[0]},
-            })  # fmt: skip
-        raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
