@@ -105,7 +105,15 @@ async def test_oidc_jwt_verified_against_the_jwks_admits_and_forwards_identity(r
     public_jwk.update({"kid": "k1", "use": "sig", "alg": "RS256"})
     issuer = "https://issuer.example"
     now = int(time.time())
-    claims = {"iss": issuer, "aud": "omnia", "sub": "user-42", "email": "u@example.com", "exp": now + 300}
+    claims = {
+        "iss": issuer,
+        "aud": "omnia",
+        "sub": "user-42",
+        "email": "u@example.com",
+        "exp": now + 300,
+        "team": "blue",
+        "https://example.com/roles": "admin",
+    }
     good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
     wrong_aud = jwt.encode({**claims, "aud": "other"}, key, algorithm="RS256", headers={"kid": "k1"})
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -133,6 +141,9 @@ async def test_oidc_jwt_verified_against_the_jwks_admits_and_forwards_identity(r
         "u@example.com",
         "oidc",
     )
+    assert headers["x-omnia-claim-team"] == "blue"
+    assert "x-omnia-claim-exp" not in headers
+    assert not any("example.com/roles" in name for name in headers)
     assert all(good not in value for value in headers.values())
 
 

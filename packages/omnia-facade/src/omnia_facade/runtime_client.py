@@ -17,6 +17,7 @@ works as soon as it listens again instead of failing for the default 2-minute ba
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +42,9 @@ CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
 )
 PROBE_TIMEOUT_S = 5.0
+MAX_CLAIM_HEADERS = 32
+REGISTERED_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "jti"})
+METADATA_KEY = re.compile(r"^[a-z0-9_.-]{1,64}$")
 
 
 def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) -> list[tuple[str, str]]:
@@ -57,9 +61,15 @@ def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) 
         ("x-omnia-workspace", request.workspace),
         ("x-omnia-consent-grants", ",".join(request.consent_grants)),
     ]
-    pairs.extend((f"x-omnia-claim-{name.lower()}", value) for name, value in identity.claims.items())
+    claims = [(name.lower(), value) for name, value in identity.claims.items() if name.lower() not in REGISTERED_CLAIMS]
+    pairs.extend((f"x-omnia-claim-{name}", value) for name, value in claims[:MAX_CLAIM_HEADERS] if _key_safe(name))
     pairs.extend((name.lower(), value) for name, value in request.trace_headers.items())
     return [(name, value) for name, value in pairs if value and _header_safe(value)]
+
+
+def _key_safe(name: str) -> bool:
+    """gRPC metadata keys allow lowercase letters, digits, '-', '_' and '.' only."""
+    return bool(METADATA_KEY.match(name))
 
 
 def _header_safe(value: str) -> bool:
