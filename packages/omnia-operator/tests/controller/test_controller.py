@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 
 from omnia_operator.controller.backoff import Backoff
 from omnia_operator.controller.controller import Controller, ObjectKey, ReconcileResult
@@ -74,12 +75,19 @@ async def test_failing_reconcile_is_retried_with_backoff_then_forgotten(start_co
         if len(attempts) < 3:
             raise RuntimeError("not yet")
 
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"controller": "flaky", **labels}) or 0.0
+
+    errors_before = sample("controller_runtime_reconcile_errors_total")
+    successes_before = sample("controller_runtime_reconcile_total", result="success")
     controller = Controller("flaky", reconcile, backoff=Backoff(base=0.001, cap=0.01))
     start_controller(controller)
     key = ObjectKey("default", "a")
     controller.queue.add(key)
     await eventually(lambda: len(attempts) == 3 and controller.in_flight == 0)
     assert controller.queue.num_requeues(key) == 0, "success resets the key's backoff"
+    assert sample("controller_runtime_reconcile_errors_total") - errors_before == 2
+    assert sample("controller_runtime_reconcile_total", result="success") - successes_before == 1
 
 
 async def test_requeue_after_reconciles_the_key_again(start_controller: StartController) -> None:

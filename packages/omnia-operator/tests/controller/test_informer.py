@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from omnia_operator.controller.informer import Informer
 from omnia_operator.kube.client import KubeClient
@@ -90,6 +91,8 @@ async def test_informer_resumes_from_its_version_after_a_dropped_watch(
     api: FakeKubeAPI, kube: KubeClient, gate: SleepGate, running: tuple[Informer, Recorder]
 ) -> None:
     informer, recorder = running
+    restarts = {"kind": "ConfigMap", "reason": "transient"}
+    before = REGISTRY.get_sample_value("omnia_operator_watch_restarts_total", restarts) or 0.0
     await eventually(lambda: api.watch_count == 1)
     assert api.faults.drop_watches() == 1
     async with asyncio.timeout(10):
@@ -98,6 +101,7 @@ async def test_informer_resumes_from_its_version_after_a_dropped_watch(
     gate.open()
     await recorder.wait_for(("ADDED", "while-away"))
     assert informer.lists == 1, "a dropped watch resumes from the last resourceVersion, no relist"
+    assert REGISTRY.get_sample_value("omnia_operator_watch_restarts_total", restarts) == before + 1
     assert gate.delays[0] > 0
 
 

@@ -4,8 +4,10 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from omnia_operator.kube import errors
 from omnia_operator.kube.client import KubeClient, RetryPolicy, error_from_response
@@ -214,3 +216,25 @@ async def test_watch_ends_when_server_side_timeout_expires(kube: KubeClient) -> 
     listed = await kube.list(CONFIG_MAP, "default")
     events = [e async for e in kube.watch(CONFIG_MAP, resource_version=listed.resource_version, timeout_seconds=0)]
     assert events == []
+
+
+async def test_from_kubeconfig_talks_to_the_cluster_it_names(api: FakeKubeAPI, tmp_path: Path) -> None:
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
+        "users": [{"name": "tester", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "tester", "namespace": "default"}}],
+        "current-context": "fake",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig))
+    async with await KubeClient.from_kubeconfig(str(path)) as client:
+        created = await client.create(CONFIG_MAP, {"metadata": {"name": "via-kubeconfig", "namespace": "default"}})
+    assert created["metadata"]["uid"]
+    assert api.request_log[-1].verb == "create"
+
+
+async def test_from_kubeconfig_with_a_missing_file_says_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(errors.KubeError, match="KUBECONFIG"):
+        await KubeClient.from_kubeconfig(str(tmp_path / "absent"))
