@@ -19,9 +19,15 @@ class RetryPolicy(CrdModel):
     initial_backoff: str = "100ms"
     backoff_multiplier: str = "2.0"
     max_backoff: str = "30s"
+
+
+class HttpRetryPolicy(RetryPolicy):
     retry_on: list[int] | None = None
-    retry_on_network_error: bool | None = None
-    respect_retry_after: bool | None = None
+    retry_on_network_error: bool = True
+    respect_retry_after: bool = True
+
+
+class GrpcRetryPolicy(RetryPolicy):
     retryable_status_codes: list[str] | None = None
 
 
@@ -38,7 +44,7 @@ class HttpConfig(CrdModel):
     response_mapping: str | None = None
     redact: list[str] | None = None
     url_template: str | None = None
-    retry_policy: RetryPolicy | None = None
+    retry_policy: HttpRetryPolicy | None = None
 
 
 class OpenApiConfig(CrdModel):
@@ -46,7 +52,7 @@ class OpenApiConfig(CrdModel):
     base_url: str | None = Field(default=None, alias="baseURL")
     operation_filter: list[str] | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    retry_policy: RetryPolicy | None = None
+    retry_policy: HttpRetryPolicy | None = None
 
 
 class GrpcConfig(CrdModel):
@@ -56,7 +62,7 @@ class GrpcConfig(CrdModel):
     tls_key_path: str | None = None
     tls_ca_path: str | None = Field(default=None, alias="tlsCAPath")
     tls_insecure_skip_verify: bool = False
-    retry_policy: RetryPolicy | None = None
+    retry_policy: GrpcRetryPolicy | None = None
 
 
 class ToolFilter(CrdModel):
