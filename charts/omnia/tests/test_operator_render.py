@@ -11,6 +11,8 @@ from typing import Any
 import chart_harness as ch
 import pytest
 
+pytestmark = pytest.mark.integration  # runs the operator CLI in a subprocess
+
 OPERATOR = Path(sys.executable).parent / "omnia-operator"
 NOT_THERE_YET = ("not implemented yet", "invalid choice", "No such command")
 # Examples that lean on another directory's objects (the canary updates the quickstart pack).
