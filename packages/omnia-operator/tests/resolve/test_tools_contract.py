@@ -11,17 +11,33 @@ from omnia_operator.settings import AgentImages
 from omnia_runtime.tools.config import parse_tools_config
 
 HANDLERS = [
-    {"name": "weather", "type": "http",
-     "tool": {"name": "get_weather", "description": "Weather", "inputSchema": {"type": "object"}},
-     "httpConfig": {"endpoint": "http://weather:8080/", "method": "GET", "queryParams": ["city"],
-                    "retryPolicy": {"maxAttempts": 3}},
-     "auth": {"type": "bearer", "secretRef": {"name": "tok", "key": "token"}}, "timeout": "10s"},
-    {"name": "calc", "type": "grpc", "tool": {"name": "calc", "description": "Calculator"},
-     "grpcConfig": {"endpoint": "calc:9090", "retryPolicy": {"maxAttempts": 2}}},
+    {
+        "name": "weather",
+        "type": "http",
+        "tool": {"name": "get_weather", "description": "Weather", "inputSchema": {"type": "object"}},
+        "httpConfig": {
+            "endpoint": "http://weather:8080/",
+            "method": "GET",
+            "queryParams": ["city"],
+            "retryPolicy": {"maxAttempts": 3},
+        },
+        "auth": {"type": "bearer", "secretRef": {"name": "tok", "key": "token"}},
+        "timeout": "10s",
+    },
+    {
+        "name": "calc",
+        "type": "grpc",
+        "tool": {"name": "calc", "description": "Calculator"},
+        "grpcConfig": {"endpoint": "calc:9090", "retryPolicy": {"maxAttempts": 2}},
+    },
     {"name": "files", "type": "mcp", "mcpConfig": {"transport": "stdio", "command": "mcp-files", "args": ["--ro"]}},
     {"name": "orders", "type": "openapi", "openAPIConfig": {"specURL": "http://orders/openapi.json"}},
-    {"name": "confirm", "type": "client", "tool": {"name": "confirm", "description": "Ask the user"},
-     "clientConfig": {"consentMessage": "Allow?", "categories": ["ui"]}},
+    {
+        "name": "confirm",
+        "type": "client",
+        "tool": {"name": "confirm", "description": "Ask the user"},
+        "clientConfig": {"consentMessage": "Allow?", "categories": ["ui"]},
+    },
 ]
 
 
