@@ -7,6 +7,7 @@ answers (a hung server). ``build_server()`` is the same app for the in-process s
 import os
 import sys
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -33,6 +34,11 @@ def build_server() -> MCPServer:
     @server.tool(description="The process id of the server")
     def whoami() -> int:
         return os.getpid()
+
+    @server.tool(description="Never returns")
+    async def hang() -> str:
+        await anyio.sleep_forever()
+        return "unreachable"
 
     @server.tool(description="Hidden by the blocklist")
     def internal_debug() -> str:

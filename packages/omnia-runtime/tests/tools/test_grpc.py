@@ -136,3 +136,17 @@ async def test_discovery_of_an_unreachable_backend_fails_clearly() -> None:
     handler = grpc_handler("127.0.0.1:9", retryPolicy={"maxAttempts": 1})
     with pytest.raises(ToolDiscoveryError, match="calc"):
         await discover(handler, timeout=5)
+
+
+async def test_a_call_slower_than_the_handler_timeout_is_an_error_result(grpc_backend) -> None:
+    endpoint, _, _ = grpc_backend
+    config = parse_tools_config(
+        {"handlers": [{"name": "calc", "type": "grpc", "timeout": "300ms", "grpcConfig": {"endpoint": endpoint}}]}
+    )
+    router = ToolRouter()
+    await router.start(config)
+    result = await router.execute("slow", {}, context=CONTEXT)
+    await router.aclose()
+    assert result.is_error
+    error = json.loads(result.content)["error"]
+    assert "DEADLINE_EXCEEDED" in error or "timeout" in error

@@ -33,7 +33,7 @@ def content(result: Any) -> Any:
 async def test_stdio_server_tools_are_discovered_with_the_blocklist_applied() -> None:
     tools = await discover(mcp_handler(toolFilter={"blocklist": ["internal_debug"]}), timeout=20)
     names = sorted(t.name for t in tools)
-    assert names == ["add", "crash", "echo", "explode", "whoami"]
+    assert names == ["add", "crash", "echo", "explode", "hang", "whoami"]
     add = next(t for t in tools if t.name == "add")
     assert add.input_schema["required"] == ["a", "b"]
     only = await discover(mcp_handler(toolFilter={"allowlist": ["echo"]}), timeout=20)
@@ -182,3 +182,17 @@ async def test_concurrent_calls_share_one_session() -> None:
         await adapter.aclose()
     assert [json.loads(r)["result"] for r in results] == [1, 2, 3, 4, 5]
     assert adapter.sessions_opened == 1
+
+
+async def test_a_call_that_hangs_times_out_and_the_session_stays_usable() -> None:
+    router = ToolRouter()
+    await router.start(ToolsConfig(handlers=[mcp_handler(timeout="1s")]), discovery_timeout=20)
+    try:
+        hung = await router.execute("hang", {}, context=CONTEXT)
+        after = await router.execute("add", {"a": 1, "b": 1}, context=CONTEXT)
+    finally:
+        await router.aclose()
+    assert hung.is_error
+    assert "timeout" in content(hung)["error"]
+    assert not after.is_error
+    assert json.loads(after.content)["result"] == 2

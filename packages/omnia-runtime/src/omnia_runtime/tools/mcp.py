@@ -68,6 +68,13 @@ def _is_broken(error: BaseException) -> bool:
     return isinstance(error, _BROKEN)
 
 
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups from anyio/asyncio task groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
 def _to_result(result: mcp.types.CallToolResult) -> ToolResult:
     texts = [block.text for block in result.content if isinstance(block, mcp.types.TextContent)]
     others = [block.type for block in result.content if not isinstance(block, mcp.types.TextContent)]
@@ -122,9 +129,9 @@ class McpToolAdapter:
                 read, write = await stack.enter_async_context(
                     streamable_http_client(config.endpoint, http_client=client)
                 )
-            session = await stack.enter_async_context(
-                ClientSession(read, write, read_timeout_seconds=self.handler.timeout)
-            )
+            # No read timeout on the session: the router bounds each call with the handler timeout (and
+            # cancels it), and discovery has its own timeout; a slow-starting server must not fail initialize.
+            session = await stack.enter_async_context(ClientSession(read, write))
             await session.initialize()
             yield session
 
@@ -157,12 +164,14 @@ class McpToolAdapter:
                         self._first_session.set_result(tools)
                     await self._serve(session)
             except Exception as e:
+                reason = _first_leaf(e)
                 if not self._first_session.done():
                     self._first_session.set_exception(
-                        e if isinstance(e, ToolDiscoveryError) else ToolDiscoveryError(f"{type(e).__name__}: {e}")
+                        reason
+                        if isinstance(reason, ToolDiscoveryError)
+                        else ToolDiscoveryError(f"{type(reason).__name__}: {reason}")
                     )
                     return
-                reason = e.exceptions[0] if isinstance(e, ExceptionGroup) and e.exceptions else e
                 logger.warning("mcp handler %s: session lost (%s); reconnecting", self.handler.name, reason)
             failures += 1
             await asyncio.sleep(min(0.1 * 2 ** (failures - 1), RECONNECT_MAX_DELAY))
