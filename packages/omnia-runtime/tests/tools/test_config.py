@@ -146,3 +146,14 @@ def test_go_durations_parse_to_seconds(text: str | int, seconds: float) -> None:
 def test_malformed_durations_are_rejected(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_null_values_take_the_defaults() -> None:
+    entry = {**GOOD_HTTP, "timeout": None, "httpConfig": {"endpoint": "http://x/", "method": None, "retryPolicy": None}}
+    config = parse_tools_config({"handlers": [entry]})
+    assert config.problems == []
+    (handler,) = config.handlers
+    assert handler.timeout == 30.0
+    assert handler.http_config is not None
+    assert handler.http_config.method == "POST"
+    assert handler.retry_policy.max_attempts == 1

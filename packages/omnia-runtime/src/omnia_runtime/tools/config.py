@@ -79,6 +79,14 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_unset(cls, data: Any) -> Any:
+        """``key: null`` (as Go's and our operator's serialisers may write) takes the default."""
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
 
 HandlerType = Literal["http", "openapi", "grpc", "mcp", "client"]
 
