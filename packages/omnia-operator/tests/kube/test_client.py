@@ -209,7 +209,7 @@ async def test_watch_delivers_bookmarks_with_the_current_version(api: FakeKubeAP
     bookmark = await collect(watch, 1)
     assert bookmark[0].type == "BOOKMARK"
     assert bookmark[0].resource_version == added[0].resource_version
-    await watch.aclose()  # type: ignore[attr-defined]
+    await watch.aclose()
 
 
 async def test_watch_ends_when_server_side_timeout_expires(kube: KubeClient) -> None:

@@ -18,7 +18,7 @@ import copy
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -314,7 +314,7 @@ class KubeClient:
         resource_version: str,
         timeout_seconds: int = 300,
         label_selector: str | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Events after `resource_version` until the server ends the watch (after `timeout_seconds`).
 
         Raises GoneError when the version is too old (list again), TransientKubeError when the connection drops.
