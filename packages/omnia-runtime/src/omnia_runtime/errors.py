@@ -7,7 +7,8 @@ The tree, on two axes (where an error comes from, and whether retrying can help)
     │   ├── PackError                the PromptPack is invalid (carries every problem found)
     │   └── MissingExtraError        an optional SDK is not installed (names the pip extra)
     ├── TransientError               may succeed if retried later
-    │   └── ProviderUnavailableError the LLM provider could not be reached or is overloaded
+    │   ├── ProviderUnavailableError the LLM provider could not be reached or is overloaded
+    │   └── StoreUnavailableError    the conversation store (Redis) could not be reached
     └── PermanentError               retrying the same request will not help
         ├── ProviderError            the provider rejected the request
         ├── TemplateError            a template could not be rendered (missing required variable, ...)
@@ -60,6 +61,12 @@ class ProviderUnavailableError(TransientError):
     """The LLM provider could not be reached, timed out, or is rate limiting."""
 
     code = "PROVIDER_UNAVAILABLE"
+
+
+class StoreUnavailableError(TransientError):
+    """The conversation store could not be reached."""
+
+    code = "STORE_UNAVAILABLE"
 
 
 class PermanentError(OmniaRuntimeError):

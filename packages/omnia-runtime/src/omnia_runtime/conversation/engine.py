@@ -8,7 +8,9 @@ tools go to the client through the emitter. Rounds are bounded by ``tool_policy.
 round the model is asked once more with tools disabled) and calls per turn by ``max_tool_calls_per_turn``
 (extra calls get an error result). The answer then passes the prompt's output validators and the history is
 saved. Offered tools: the prompt's ``tools`` found in the pack, plus every tool of the executor (a registry
-tool is offered even when the prompt does not list it), minus ``tool_policy.blocklist``.
+tool is offered even when the prompt does not list it), minus ``tool_policy.blocklist``. Spans:
+``omnia.runtime.conversation.turn`` → ``genai.chat`` (one per model call) → ``omnia.tool.call`` (the calls that
+response asked for).
 """
 
 import json
@@ -19,6 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from opentelemetry.trace import Span, set_span_in_context
 
 from omnia_runtime import metrics
 from omnia_runtime.conversation.store import ConversationStore
@@ -164,7 +167,7 @@ class ConversationEngine:
                 params=self.params(),
                 metadata=turn.metadata,
             )
-            text, calls, usage = await self._call_model(request, turn, emitter)
+            text, calls, usage, chat_span = await self._call_model(request, turn, emitter)
             total = Usage(total.input_tokens + usage.input_tokens, total.output_tokens + usage.output_tokens)
             if not calls or last_round:
                 final = text
@@ -178,7 +181,7 @@ class ConversationEngine:
                         f"tool call limit reached ({policy.max_tool_calls_per_turn} per turn); answer without it"
                     )
                 else:
-                    result = await self._run_tool(call, specs.get(call.name), turn, emitter)
+                    result = await self._run_tool(call, specs.get(call.name), turn, emitter, chat_span)
                 messages.append(
                     Message(
                         role="tool",
@@ -197,7 +200,7 @@ class ConversationEngine:
 
     async def _call_model(
         self, request: ChatRequest, turn: Turn, emitter: Emitter
-    ) -> tuple[str, list[ToolCallRequest], Usage]:
+    ) -> tuple[str, list[ToolCallRequest], Usage, Span]:
         provider, model = self.provider.name, self.provider.model
         started = time.monotonic()
         text: list[str] = []
@@ -235,12 +238,16 @@ class ConversationEngine:
             metrics.INPUT_TOKENS.labels(provider, model).inc(usage.input_tokens)
             metrics.OUTPUT_TOKENS.labels(provider, model).inc(usage.output_tokens)
             metrics.COST.labels(provider, model).inc(cost)
-        return "".join(text), calls, usage
+        return "".join(text), calls, usage, span
 
-    async def _run_tool(self, call: ToolCallRequest, spec: ToolSpec | None, turn: Turn, emitter: Emitter) -> ToolResult:
+    async def _run_tool(
+        self, call: ToolCallRequest, spec: ToolSpec | None, turn: Turn, emitter: Emitter, chat_span: Span
+    ) -> ToolResult:
         started = time.monotonic()
+        # The call belongs to the model response that asked for it: parent it to that genai.chat span.
         with tracer().start_as_current_span(
             "omnia.tool.call",
+            context=set_span_in_context(chat_span),
             attributes={"session.id": turn.session_id, "omnia.tool.name": call.name, "omnia.tool.call_id": call.id},
         ) as span:
             result = await self._dispatch(call, spec, turn, emitter)

@@ -14,14 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from omnia_runtime.errors import ConfigError, ProviderUnavailableError
+from omnia_runtime.errors import ConfigError, StoreUnavailableError
 from omnia_runtime.providers.base import Message
-
-
-class StoreUnavailableError(ProviderUnavailableError):
-    """The conversation store could not be reached."""
-
-    code = "STORE_UNAVAILABLE"
 
 
 class ConversationStore(Protocol):

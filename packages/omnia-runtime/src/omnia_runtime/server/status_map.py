@@ -10,6 +10,7 @@ from omnia_runtime.errors import (
     ProviderError,
     ProviderUnavailableError,
     SessionNotFoundError,
+    StoreUnavailableError,
     TemplateError,
     ValidationFailedError,
 )
@@ -20,6 +21,7 @@ STATUS_BY_ERROR: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (SessionNotFoundError, grpc.StatusCode.NOT_FOUND),
     (ValidationFailedError, grpc.StatusCode.FAILED_PRECONDITION),
     (ProviderUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    (StoreUnavailableError, grpc.StatusCode.UNAVAILABLE),
     (ProviderError, grpc.StatusCode.INTERNAL),
     (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
     (PermanentError, grpc.StatusCode.INTERNAL),

@@ -1,0 +1,173 @@
+"""The runtime with a real tools.yaml (HTTP tool on loopback), a provider that fails mid-stream, and the SDK."""
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
+from omnia_runtime.errors import ProviderUnavailableError
+from omnia_runtime.providers.base import ChatRequest, ProviderEvent, TextDelta
+from omnia_runtime.sdk import Emitter, RuntimeSettings, Turn, serving
+from omnia_runtime.server.app import running_runtime
+
+PACK = {
+    "id": "orders",
+    "name": "Orders",
+    "version": "1.0.0",
+    "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+    "prompts": {"main": {"id": "main", "name": "Main", "version": "1.0.0", "system_template": "Help."}},
+}
+MOCK = {
+    "scenarios": {
+        "order": {
+            "match": ["order"],
+            "turns": {
+                1: {"tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A-1"}}]},
+                2: "Your order is on its way.",
+            },
+        }
+    }
+}
+
+
+def base_settings(tmp_path: Path, **extra: Any) -> RuntimeSettings:
+    pack = tmp_path / "pack.json"
+    pack.write_text(json.dumps(PACK))
+    mock = tmp_path / "mock.yaml"
+    mock.write_text(yaml.safe_dump(MOCK))
+    values: dict[str, Any] = {
+        "bind_host": "127.0.0.1",
+        "grpc_port": 0,
+        "health_port": 0,
+        "promptpack_path": pack,
+        "mock_config": mock,
+        "tools_config_path": tmp_path / "tools.yaml",
+        "shutdown_grace": 1,
+    }
+    return RuntimeSettings(**(values | extra))
+
+
+async def converse(port: int, content: str) -> list[runtime_pb2.ServerMessage]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = runtime_pb2_grpc.RuntimeServiceStub(channel).Converse(timeout=30)
+        await call.write(runtime_pb2.ClientMessage(session_id="s1", content=content))
+        frames = []
+        for _ in range(100):
+            frame = await call.read()
+            if not isinstance(frame, runtime_pb2.ServerMessage):
+                break
+            frames.append(frame)
+        return frames
+
+
+async def test_registry_http_tool_is_offered_and_called_although_the_prompt_does_not_list_it(
+    tmp_path: Path, serve_app: Any
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def lookup(request: Request) -> JSONResponse:
+        received.append(await request.json())
+        return JSONResponse({"status": "shipped"})
+
+    app = Starlette(routes=[Route("/orders", lookup, methods=["POST"])])
+    async with serve_app(app) as base_url:
+        tools = {
+            "handlers": [
+                {
+                    "name": "orders-api",
+                    "type": "http",
+                    "endpoint": f"{base_url}/orders",
+                    "timeout": "5s",
+                    "tool": {
+                        "name": "lookup_order",
+                        "description": "Look up an order",
+                        "inputSchema": {
+                            "type": "object",
+                            "properties": {"order_id": {"type": "string"}},
+                            "required": ["order_id"],
+                        },
+                    },
+                    "httpConfig": {"method": "POST"},
+                }
+            ]
+        }
+        settings = base_settings(tmp_path)
+        settings.tools_config_path.write_text(yaml.safe_dump(tools))
+        async with running_runtime(settings) as servers:
+            frames = await converse(servers.grpc_port, "where is my order?")
+    assert received == [{"order_id": "A-1"}]
+    assert frames[-1].done.final_content == "Your order is on its way."
+
+
+class FailingProvider:
+    name = "failing"
+    model = "broken-1"
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        yield TextDelta("partial ")
+        raise ProviderUnavailableError("failing is unavailable: connection reset")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_provider_failure_mid_stream_ends_the_turn_with_an_error_frame(tmp_path: Path) -> None:
+    async with running_runtime(base_settings(tmp_path), provider=FailingProvider()) as servers:
+        frames = await converse(servers.grpc_port, "hello")
+    assert [f.WhichOneof("message") for f in frames] == ["runtime_hello", "chunk", "error"]
+    assert frames[-1].error.code == "PROVIDER_UNAVAILABLE"
+    assert "connection reset" in frames[-1].error.message
+
+
+class Shout:
+    def capabilities(self) -> list[str]:
+        return ["client_tools"]
+
+    async def converse(self, turn: Turn, emitter: Emitter) -> None:
+        answer = await emitter.client_tool_call("confirm", {"text": turn.content})
+        await emitter.chunk(turn.content.upper())
+        await emitter.done(f"{turn.content.upper()} ({answer.result_json}, user {turn.identity.get('user-id')})")
+
+
+async def read_frame(call: Any) -> runtime_pb2.ServerMessage:
+    frame = await call.read()
+    assert isinstance(frame, runtime_pb2.ServerMessage)
+    return frame
+
+
+async def test_sdk_serves_a_custom_handler_with_the_same_contract(tmp_path: Path) -> None:
+    settings = base_settings(tmp_path)
+    async with (
+        serving(Shout(), settings) as servers,
+        grpc.aio.insecure_channel(f"127.0.0.1:{servers.grpc_port}") as channel,
+    ):
+        stub = runtime_pb2_grpc.RuntimeServiceStub(channel)
+        call = stub.Converse(metadata=(("x-omnia-user-id", "u-7"),), timeout=30)
+        await call.write(runtime_pb2.ClientMessage(session_id="s", content="hi"))
+        hello = await read_frame(call)
+        tool_call = await read_frame(call)
+        await call.write(
+            runtime_pb2.ClientMessage(
+                client_tool_result=runtime_pb2.ClientToolResult(call_id=tool_call.tool_call.id, result_json="true")
+            )
+        )
+        chunk = await read_frame(call)
+        done = await read_frame(call)
+        health = await stub.Health(runtime_pb2.HealthRequest())
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.Invoke(runtime_pb2.InvocationRequest(input_json="{}"))
+    assert list(hello.runtime_hello.capabilities) == ["client_tools"]
+    assert tool_call.tool_call.execution == runtime_pb2.TOOL_EXECUTION_CLIENT
+    assert chunk.chunk.content == "HI"
+    assert done.done.final_content == "HI (true, user u-7)"
+    assert list(health.capabilities) == ["client_tools"]
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from omnia_runtime.errors import ConfigError
+from omnia_runtime.settings import RuntimeSettings, load_settings, parse_duration
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("1h30m", 5400), ("500ms", 0.5), ("24h", 86400), ("2", 2)])
+def test_go_durations_parse_to_seconds(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_invalid_duration_names_the_expected_syntax(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIA_CONTEXT_TTL", "one day")
+    with pytest.raises(ConfigError, match="context_ttl"):
+        load_settings()
+
+
+def test_defaults_follow_the_env_contract() -> None:
+    settings = RuntimeSettings()
+    assert (settings.grpc_port, settings.health_port) == (9000, 9001)
+    assert settings.promptpack_path == Path("/etc/omnia/pack/pack.json")
+    assert settings.effective_provider == "mock"
+    assert settings.context_ttl == 86400
+
+
+def test_env_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIA_PROVIDER_TYPE", "Anthropic")
+    monkeypatch.setenv("OMNIA_PROVIDER_HEADERS", '{"x-team": "a"}')
+    monkeypatch.setenv("OMNIA_PROVIDER_TEMPERATURE", "0.3")
+    monkeypatch.setenv("OMNIA_CONTEXT_URL", "redis://127.0.0.1:1/0")
+    settings = load_settings()
+    assert settings.effective_provider == "claude"
+    assert settings.provider_headers == {"x-team": "a"}
+    assert settings.provider_temperature == 0.3
+    assert settings.context_url == "redis://127.0.0.1:1/0"
+
+
+def test_mock_provider_flag_forces_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIA_PROVIDER_TYPE", "openai")
+    monkeypatch.setenv("OMNIA_MOCK_PROVIDER", "true")
+    assert load_settings().effective_provider == "mock"
+
+
+def test_api_key_sources_in_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("from-file\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "vendor")
+    monkeypatch.setenv("MY_KEY", "named")
+    assert RuntimeSettings(provider_type="openai").resolve_api_key() == "vendor"
+    assert RuntimeSettings(provider_type="openai", provider_api_key_env="MY_KEY").resolve_api_key() == "named"
+    assert RuntimeSettings(provider_type="openai", provider_api_key_file=key_file).resolve_api_key() == "from-file"
+    assert RuntimeSettings(provider_type="openai", provider_api_key="direct").resolve_api_key() == "direct"  # pyright: ignore[reportArgumentType]
+
+
+def test_unreadable_key_file_says_what_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="OMNIA_PROVIDER_API_KEY_FILE"):
+        RuntimeSettings(provider_api_key_file=tmp_path / "absent").resolve_api_key()
+
+
+def test_the_api_key_never_shows_in_the_settings_repr() -> None:
+    assert "s3cret" not in repr(RuntimeSettings(provider_api_key="s3cret"))  # pyright: ignore[reportArgumentType]
