@@ -9,6 +9,9 @@ Identity travels as ``x-omnia-*`` gRPC metadata together with the W3C trace cont
 never does. Runtime frames are mapped to our own event types (``handlers.base``) before anyone else sees them, and
 every gRPC failure becomes ``AgentUnavailableError``.
 
+Messages are not compressed: the runtime is a loopback neighbour in the same pod, where gzip only costs CPU on
+small chunk messages (the Go facade compresses; runtimes accept both).
+
 Reconnect back-off is kept short (at most 2 s) and each turn first waits, bounded by
 ``OMNIA_RUNTIME_CONNECT_TIMEOUT``, for the channel to be ready: when a runtime restarts, the next user message
 works as soon as it listens again instead of failing for the default 2-minute back-off.
@@ -179,7 +182,7 @@ class RuntimeClient:
         self._agent_name = agent_name
         self._namespace = namespace
         self._connect_timeout = connect_timeout
-        self._channel = aio.insecure_channel(address, options=CHANNEL_OPTIONS, compression=grpc.Compression.Gzip)
+        self._channel = aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         self._stub = runtime_pb2_grpc.RuntimeServiceStub(self._channel)
 
     async def _wait_connected(self) -> None:
