@@ -67,7 +67,8 @@ def build_backend(state: BackendState) -> Starlette:
             "query": dict(request.query_params),
             "query_list": request.query_params.multi_items(),
             "headers": dict(request.headers.items()),
-            "body": json.loads(raw) if raw else None,
+            "raw": raw,
+            "body": json.loads(raw) if raw and request.headers.get("content-type") == "application/json" else None,
         }
         state.requests.append(entry)
         return entry
@@ -77,7 +78,7 @@ def build_backend(state: BackendState) -> Starlette:
         if state.failures:
             status, headers = state.failures.pop(0)
             return PlainTextResponse(f"scripted failure {status}", status_code=status, headers=headers)
-        return JSONResponse({k: v for k, v in entry.items() if k != "query_list"})
+        return JSONResponse({k: v for k, v in entry.items() if k not in ("query_list", "raw")})
 
     async def text(request: Request) -> Response:
         await record(request)

@@ -171,3 +171,12 @@ def http_handler_for_metadata() -> HandlerConfig:
         {"handlers": [{"name": "meta", "type": "http", "endpoint": "http://h/", "tool": {"name": "t"}}]}
     )
     return config.handlers[0]
+
+
+async def test_form_content_type_sends_a_form_body(backend, make_http_handler) -> None:
+    url, state = backend
+    handler = make_http_handler(f"{url}/text", contentType="application/x-www-form-urlencoded")
+    is_error, _ = await call(handler, {"q": "a b", "tags": ["x", "y"]})
+    assert not is_error
+    assert state.requests[0]["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert state.requests[0]["raw"] == b"q=a+b&tags=x&tags=y"

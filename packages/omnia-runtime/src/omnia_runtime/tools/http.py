@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import jmespath
@@ -142,6 +142,10 @@ def _query_value(value: Any) -> str | list[str]:
     return json.dumps(value)
 
 
+def _as_list(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
 def build_request(config: HttpConfig, arguments: Mapping[str, Any], headers: dict[str, str]) -> httpx.Request:
     payload = dict(arguments)
     url = config.endpoint
@@ -169,7 +173,11 @@ def build_request(config: HttpConfig, arguments: Mapping[str, Any], headers: dic
     if config.method in _BODY_METHODS:
         if isinstance(body, dict) and config.static_body:
             body = {**config.static_body, **body}
-        content = json.dumps(body).encode("utf-8")
+        if config.content_type.startswith("application/x-www-form-urlencoded") and isinstance(body, Mapping):
+            form = [(str(k), v) for k, value in body.items() for v in _as_list(_query_value(value))]
+            content = urlencode(form).encode("ascii")
+        else:
+            content = json.dumps(body).encode("utf-8")
         headers.setdefault("content-type", config.content_type)
         return httpx.Request(config.method, url, params=query, headers=headers, content=content)
     if isinstance(body, Mapping):
