@@ -5,7 +5,7 @@ import pytest
 
 from omnia_operator.kube import errors
 from omnia_operator.kube.client import KubeClient
-from omnia_operator.kube.resources import CONFIG_MAP, DEPLOYMENT, SECRET
+from omnia_operator.kube.resources import AGENT_RUNTIME, CONFIG_MAP, DEPLOYMENT, SECRET
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 
@@ -203,3 +203,16 @@ async def test_request_log_and_write_count_record_every_request(api: FakeKubeAPI
     assert api.request_log[1].name == "settings"
     assert api.request_log[1].namespace == "default"
     assert api.request_log[3].status == 409
+
+
+async def test_direct_inspection_reads_without_requests(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(CONFIG_MAP, config_map("seen", a="1"))
+    logged = len(api.request_log)
+    stored = api.object(CONFIG_MAP, "seen", "default")
+    assert stored is not None
+    assert stored["data"] == {"a": "1"}
+    assert api.object(CONFIG_MAP, "absent", "default") is None
+    assert [o["metadata"]["name"] for o in api.objects(CONFIG_MAP)] == ["seen"]
+    assert len(api.request_log) == logged
+    with pytest.raises(LookupError, match="register its CRD"):
+        api.objects(AGENT_RUNTIME)

@@ -12,7 +12,8 @@ import copy
 import logging
 from typing import Any
 
-from omnia_operator.testing.fakekube.store import Obj, ObjectStore
+from omnia_operator.testing.fakekube.store import ObjectStore
+from omnia_operator.testing.fakekube.watchevents import Obj
 
 logger = logging.getLogger(__name__)
 MAX_PASSES = 1000

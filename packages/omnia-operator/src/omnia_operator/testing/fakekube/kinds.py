@@ -135,3 +135,18 @@ class KindRegistry:
                 if info.version not in versions:
                     versions.append(info.version)
         return groups
+
+
+def established_status(crd: dict[str, Any], now: str) -> dict[str, Any]:
+    """The status the API server gives an accepted CRD: NamesAccepted and Established, stored versions."""
+    spec = crd.get("spec") or {}
+    return {
+        "acceptedNames": dict(spec.get("names") or {}),
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+             "message": "no conflicts found", "lastTransitionTime": now},
+            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+             "message": "the initial names have been accepted", "lastTransitionTime": now},
+        ],
+        "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
+    }  # fmt: skip

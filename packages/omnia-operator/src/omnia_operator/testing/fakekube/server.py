@@ -21,6 +21,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from omnia_operator.kube.resources import ResourceKind
 from omnia_operator.testing.fakekube import schema as crd_schema, status as st
 from omnia_operator.testing.fakekube.collector import collect_garbage
 from omnia_operator.testing.fakekube.discovery import discovery
@@ -35,8 +36,8 @@ from omnia_operator.testing.fakekube.patches import (
 )
 from omnia_operator.testing.fakekube.routing import Target, parse_path
 from omnia_operator.testing.fakekube.selectors import parse_field_selector, parse_label_selector
-from omnia_operator.testing.fakekube.store import CRD_GROUP, CRD_PLURAL, Obj, ObjectStore, Watcher, WatchEvent
-from omnia_operator.testing.fakekube.watchevents import encode_event
+from omnia_operator.testing.fakekube.store import CRD_GROUP, CRD_PLURAL, ObjectStore
+from omnia_operator.testing.fakekube.watchevents import Obj, Watcher, WatchEvent, encode_event
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -163,6 +164,22 @@ class FakeKubeAPI:
                     "metadata": {**crd["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]},
                 }
                 self.store.update(info, None, crd["metadata"]["name"], body)
+
+    def _kind(self, kind: ResourceKind) -> KindInfo:
+        info = self.store.kinds.lookup(kind.group, kind.version, kind.plural)
+        if info is None:
+            raise LookupError(f"the fake API does not serve {kind}: register its CRD first")
+        return info
+
+    def object(self, kind: ResourceKind, name: str, namespace: str | None = None) -> Obj | None:
+        """A copy of the stored object, read without a request (not logged, never faulted), or None."""
+        info = self._kind(kind)
+        return self.store.get(info, namespace, name) if self.store.peek(info, namespace, name) is not None else None
+
+    def objects(self, kind: ResourceKind, namespace: str | None = None) -> list[Obj]:
+        """Copies of the stored objects of `kind` (in `namespace`, or all), read without a request."""
+        items, _ = self.store.list_objects(self._kind(kind), namespace, lambda _labels: True, lambda _obj: True)
+        return items
 
     @property
     def write_count(self) -> int:

@@ -17,57 +17,20 @@ Semantics kept from the real API server (k8s.io/apiserver registry/rest and apie
 
 import asyncio
 import base64
-import contextlib
 import copy
 import re
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from omnia_operator.testing.fakekube import status as st
-from omnia_operator.testing.fakekube.kinds import KindInfo, KindRegistry
+from omnia_operator.testing.fakekube.kinds import KindInfo, KindRegistry, established_status
 from omnia_operator.testing.fakekube.selectors import Requirement
+from omnia_operator.testing.fakekube.watchevents import KindKey, Obj, Watcher, WatchEvent
 
-Obj = dict[str, Any]
-KindKey = tuple[str, str]  # (group, plural): all served versions of a kind share one storage
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 CRD_GROUP, CRD_PLURAL = "apiextensions.k8s.io", "customresourcedefinitions"
-
-
-@dataclass
-class WatchEvent:
-    resource_version: int
-    type: str
-    kind_key: KindKey
-    namespace: str
-    obj: Obj
-    old: Obj | None = None
-
-
-@dataclass(eq=False)
-class Watcher:
-    """One open watch: its filters and the queue the store pushes matching events into."""
-
-    info: KindInfo
-    namespace: str | None
-    labels: Requirement
-    fields: Callable[[Obj], bool]
-    queue: asyncio.Queue[WatchEvent | None] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
-    closed: bool = False
-    bookmarks: bool = False
-
-    def wants(self, event: WatchEvent) -> bool:
-        if event.kind_key != (self.info.group, self.info.plural):
-            return False
-        return not (self.namespace and event.namespace != self.namespace)
-
-    def drop(self) -> None:
-        self.closed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
 
 
 def _labels(obj: Obj) -> dict[str, str]:
@@ -371,17 +334,7 @@ class ObjectStore:
                 crd["metadata"].get("name", ""),
                 [("spec", "FieldValueInvalid", f"Invalid value: {e}")],
             ) from e
-        names = (crd.get("spec") or {}).get("names") or {}
-        crd["status"] = {
-            "acceptedNames": dict(names),
-            "conditions": [
-                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                 "message": "no conflicts found", "lastTransitionTime": self._now()},
-                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                 "message": "the initial names have been accepted", "lastTransitionTime": self._now()},
-            ],
-            "storedVersions": [v["name"] for v in (crd.get("spec") or {}).get("versions", []) if v.get("storage")],
-        }  # fmt: skip
+        crd["status"] = established_status(crd, self._now())
 
     # ------------------------------------------------------------------ watching
     def open_watch(

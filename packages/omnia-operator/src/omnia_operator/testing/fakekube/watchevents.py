@@ -4,10 +4,51 @@ An object that stops matching a watch's selector is reported as DELETED to that 
 matching as ADDED, so a filtered watch always describes the filtered set exactly.
 """
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from omnia_operator.testing.fakekube.kinds import KindInfo
-from omnia_operator.testing.fakekube.store import Obj, Watcher, WatchEvent
+from omnia_operator.testing.fakekube.selectors import Requirement
+
+Obj = dict[str, Any]
+KindKey = tuple[str, str]  # (group, plural): all served versions of a kind share one storage
+
+
+@dataclass
+class WatchEvent:
+    resource_version: int
+    type: str
+    kind_key: KindKey
+    namespace: str
+    obj: Obj
+    old: Obj | None = None
+
+
+@dataclass(eq=False)
+class Watcher:
+    """One open watch: its filters and the queue the store pushes matching events into."""
+
+    info: KindInfo
+    namespace: str | None
+    labels: Requirement
+    fields: Callable[[Obj], bool]
+    queue: asyncio.Queue[WatchEvent | None] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+    closed: bool = False
+    bookmarks: bool = False
+
+    def wants(self, event: WatchEvent) -> bool:
+        if event.kind_key != (self.info.group, self.info.plural):
+            return False
+        return not (self.namespace and event.namespace != self.namespace)
+
+    def drop(self) -> None:
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
 
 
 def visible_type(watcher: Watcher, event: WatchEvent) -> str | None:
