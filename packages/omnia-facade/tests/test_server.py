@@ -125,3 +125,25 @@ async def test_browser_console_is_served_only_when_enabled() -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert 'const agent = params.get("agent") || "test-agent";' in page.text
+
+
+def test_websocket_listener_uses_the_reference_heartbeat_and_no_compression_by_default() -> None:
+    from omnia_facade.app import create_app
+    from omnia_facade.server import websocket_config
+    from omnia_facade.settings import FacadeSettings
+
+    settings = FacadeSettings()
+    config = websocket_config(create_app(settings, session_store=None), settings)
+    assert (config.ws_ping_interval, config.ws_ping_timeout) == (30.0, 60.0)
+    assert config.ws_per_message_deflate is False
+    assert config.ws_max_size >= settings.facade_max_message_size
+
+
+async def test_permessage_deflate_is_not_negotiated_even_when_the_client_offers_it() -> None:
+    async with (
+        running_facade(facade_settings(handler_mode="echo")) as running,
+        ws_connect(running.ws_url, compression="deflate") as ws,
+    ):
+        await recv_json(ws)
+        extensions = list(ws.protocol.extensions)
+    assert extensions == []
