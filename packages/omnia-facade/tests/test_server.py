@@ -147,3 +147,24 @@ async def test_permessage_deflate_is_not_negotiated_even_when_the_client_offers_
         await recv_json(ws)
         extensions = list(ws.protocol.extensions)
     assert extensions == []
+
+
+async def test_a_client_that_never_answers_pings_is_disconnected() -> None:
+    settings = facade_settings(handler_mode="echo", facade_ping_interval=0.1, facade_ping_timeout=0.2)
+    async with running_facade(settings) as running:
+        reader, writer = await asyncio.open_connection("127.0.0.1", running.server.port)
+        writer.write(
+            b"GET /ws?agent=a HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):
+            status = await reader.readline()
+            received = await reader.read()  # frames (connected, pings, close) until the server drops us
+        writer.close()
+        state = running.server.app.state.facade
+        async with asyncio.timeout(10):
+            while state.connections:
+                await asyncio.sleep(0.01)
+    assert status.startswith(b"HTTP/1.1 101")
+    assert b"\x89" in received, "the server sent ping frames"
