@@ -13,6 +13,7 @@ deadline (or an add). The clock is injectable, so tests move time instead of sle
 import asyncio
 import heapq
 import itertools
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -41,7 +42,7 @@ class WorkQueue(Generic[K]):
         self._wakeup = asyncio.Event()
         self._shutdown = False
         self._backoff = backoff or KeyedBackoff()
-        self._clock = clock or asyncio.get_running_loop().time
+        self._clock = clock or time.monotonic
 
     # ------------------------------------------------------------------ adding
     def add(self, key: K) -> None:
