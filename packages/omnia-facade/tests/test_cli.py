@@ -105,3 +105,15 @@ async def test_chat_cli_reports_an_unreachable_facade() -> None:
         _, err = await process.communicate(b"")
     assert process.returncode == 1
     assert "connection failed" in err.decode()
+
+
+def test_serve_with_a_missing_api_key_path_exits_with_a_message_naming_the_setting() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "omnia_facade", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"OMNIA_FACADE_API_KEYS_PATH": "/nonexistent/keys", "OMNIA_FACADE_PORT": "0", "OMNIA_HEALTH_PORT": "0"},
+    )
+    assert result.returncode == 2
+    assert "OMNIA_FACADE_API_KEYS_PATH=/nonexistent/keys" in result.stderr
