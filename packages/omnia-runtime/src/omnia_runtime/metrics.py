@@ -1,4 +1,8 @@
-"""Prometheus metrics of the runtime (default registry), named as in the Go Omnia (upstream-omnia.md §6.6)."""
+"""Prometheus metrics of the runtime (default registry), named as in the Go Omnia (upstream-omnia.md §6.6).
+
+Tool call metrics (``omnia_tool_calls_total``, ``omnia_tool_call_duration_seconds``) are defined once in
+``omnia_runtime.tools.telemetry``; the router records the calls it executes and the conversation loop records
+the ones it settles itself (client tools, calls refused before reaching an executor)."""
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
@@ -10,7 +14,5 @@ PROVIDER_DURATION = Histogram(
 INPUT_TOKENS = Counter("omnia_provider_input_tokens_total", "Prompt tokens sent", ["provider", "model"])
 OUTPUT_TOKENS = Counter("omnia_provider_output_tokens_total", "Completion tokens received", ["provider", "model"])
 COST = Counter("omnia_provider_cost_total", "Provider cost in USD", ["provider", "model"])
-TOOL_CALLS = Counter("omnia_runtime_tool_calls_total", "Tool calls", ["tool", "status"])
-TOOL_DURATION = Histogram("omnia_runtime_tool_call_duration_seconds", "Tool call duration", ["tool", "status"])
 TURN_DURATION = Histogram("omnia_runtime_turn_duration_seconds", "Conversation turn duration", ["status"])
 ACTIVE_SESSIONS = Gauge("omnia_runtime_active_sessions", "Converse streams in progress")

@@ -40,6 +40,7 @@ from omnia_runtime.providers.base import (
     Usage,
 )
 from omnia_runtime.tools.base import ToolCallContext, ToolExecutor, ToolResult, ToolSpec
+from omnia_runtime.tools.telemetry import TOOL_CALL_DURATION, TOOL_CALLS
 from omnia_runtime.tracing import tracer
 
 logger = logging.getLogger(__name__)
@@ -250,19 +251,24 @@ class ConversationEngine:
             context=set_span_in_context(chat_span),
             attributes={"session.id": turn.session_id, "omnia.tool.name": call.name, "omnia.tool.call_id": call.id},
         ) as span:
-            result = await self._dispatch(call, spec, turn, emitter)
+            result, settled_here = await self._dispatch(call, spec, turn, emitter)
             status = "error" if result.is_error else "success"
             span.set_attribute("omnia.tool.status", status)
-        metrics.TOOL_CALLS.labels(call.name, status).inc()
-        metrics.TOOL_DURATION.labels(call.name, status).observe(time.monotonic() - started)
+        if settled_here:  # executor-run calls are counted by the executor (the router) itself
+            tool_label = call.name if spec is not None else "unknown"  # invented names must not become labels
+            TOOL_CALLS.labels(tool=tool_label, status=status).inc()
+            TOOL_CALL_DURATION.labels(tool=tool_label).observe(time.monotonic() - started)
         return result
 
-    async def _dispatch(self, call: ToolCallRequest, spec: ToolSpec | None, turn: Turn, emitter: Emitter) -> ToolResult:
+    async def _dispatch(
+        self, call: ToolCallRequest, spec: ToolSpec | None, turn: Turn, emitter: Emitter
+    ) -> tuple[ToolResult, bool]:
+        """The call's result, and whether it was settled here rather than by the executor."""
         if spec is None:
-            return ToolResult.error(f"tool {call.name!r} is not available to this prompt")
+            return ToolResult.error(f"tool {call.name!r} is not available to this prompt"), True
         problems = _argument_problems(call.arguments, spec.input_schema)
         if problems:
-            return ToolResult.error(f"invalid arguments for {call.name}: " + "; ".join(problems))
+            return ToolResult.error(f"invalid arguments for {call.name}: " + "; ".join(problems)), True
         if spec.execution == "client":
             answer = await emitter.client_tool_call(
                 call.name,
@@ -272,10 +278,10 @@ class ConversationEngine:
                 categories=spec.categories,
             )
             if answer.is_rejected:
-                return ToolResult.error(f"the user declined: {answer.rejection_reason or 'no reason given'}")
-            return ToolResult(content=answer.result_json or "null")
+                return ToolResult.error(f"the user declined: {answer.rejection_reason or 'no reason given'}"), True
+            return ToolResult(content=answer.result_json or "null"), True
         if not any(s.name == call.name for s in self.executor.specs()):
-            return ToolResult.error(f"tool {call.name!r} has no handler configured (check the ToolRegistry)")
+            return ToolResult.error(f"tool {call.name!r} has no handler configured (check the ToolRegistry)"), True
         context = ToolCallContext(
             session_id=turn.session_id,
             call_id=call.id,
@@ -283,7 +289,7 @@ class ConversationEngine:
             namespace=self.namespace,
             metadata=dict(turn.identity),
         )
-        return await self.executor.execute(call.name, call.arguments, context=context)
+        return await self.executor.execute(call.name, call.arguments, context=context), False
 
 
 def _argument_problems(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> Sequence[str]:
