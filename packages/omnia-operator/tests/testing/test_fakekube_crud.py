@@ -216,3 +216,10 @@ async def test_direct_inspection_reads_without_requests(api: FakeKubeAPI, kube: 
     assert len(api.request_log) == logged
     with pytest.raises(LookupError, match="register its CRD"):
         api.objects(AGENT_RUNTIME)
+
+
+async def test_create_with_a_resource_version_is_refused_like_the_real_storage_layer(api: FakeKubeAPI) -> None:
+    body = {"metadata": {"name": "copied", "resourceVersion": "42"}}
+    status, answer = await raw(api, "POST", "/api/v1/namespaces/default/configmaps", json=body)
+    assert status == 500
+    assert answer["message"] == "resourceVersion should not be set on objects to be created"

@@ -107,7 +107,7 @@ def method_not_allowed(message: str) -> StatusError:
 
 
 def internal_error(message: str) -> StatusError:
-    return StatusError(500, "InternalError", f"Internal error occurred: {message}")
+    return StatusError(500, "InternalError", message)
 
 
 def too_many_requests(retry_after: int) -> StatusError:

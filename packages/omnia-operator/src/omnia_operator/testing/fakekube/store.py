@@ -160,6 +160,9 @@ class ObjectStore:
         key = self._key(info, metadata.get("namespace"), name)
         if key in self._bucket(info):
             raise st.already_exists(info.resource, name)
+        if metadata.get("resourceVersion"):
+            # the real storage layer refuses this with a plain error, which the API server answers as a 500
+            raise st.internal_error("resourceVersion should not be set on objects to be created")
         for dropped in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "uid", "generation"):
             metadata.pop(dropped, None)
         metadata["uid"] = str(uuid.uuid4())
