@@ -24,7 +24,8 @@ class Faults:
     seed: int = 0
     _queued: deque[tuple[int, int | None, frozenset[str] | None]] = field(default_factory=deque)
     _random: random.Random = field(init=False)
-    _drop: Callable[[], int] = lambda: 0
+    dropper: Callable[[], int] = lambda: 0
+    """Cuts the open watches and says how many there were (the server binds it to its store)."""
     injected: int = 0
 
     def __post_init__(self) -> None:
@@ -39,7 +40,7 @@ class Faults:
 
     def drop_watches(self) -> int:
         """Cut every open watch connection; returns how many were open."""
-        return self._drop()
+        return self.dropper()
 
     def clear(self) -> None:
         self.error_rate = 0.0

@@ -87,8 +87,7 @@ class FakeKubeAPI:
         seed: int = 0,
     ) -> None:
         self.store = ObjectStore(history_limit=history_limit)
-        self.faults = Faults(seed=seed)
-        self.faults._drop = self.store.drop_watches
+        self.faults = Faults(seed=seed, dropper=self.store.drop_watches)
         self.request_log: list[RequestRecord] = []
         self.bookmark_interval = bookmark_interval
         self.url = ""
@@ -359,9 +358,7 @@ class FakeKubeAPI:
             raise st.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
             )
-        if target.subresource == "status":
-            return self.store._store_update(info, old, patched, subresource="status")
-        return self.store.replace_stored(info, old, patched)
+        return self.store.replace_stored(info, old, patched, subresource=target.subresource)
 
     # ------------------------------------------------------------------ watch
     async def _watch(

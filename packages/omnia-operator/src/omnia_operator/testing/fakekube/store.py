@@ -268,9 +268,9 @@ class ObjectStore:
         self._commit(info, "MODIFIED", new, old)
         return self._present(info, new)
 
-    def replace_stored(self, info: KindInfo, old: Obj, new: Obj) -> Obj:
+    def replace_stored(self, info: KindInfo, old: Obj, new: Obj, *, subresource: str = "") -> Obj:
         """Write `new` over `old` with no precondition (used by patch and by the garbage collector)."""
-        return self._store_update(info, old, new)
+        return self._store_update(info, old, new, subresource=subresource)
 
     def delete(self, info: KindInfo, namespace: str | None, name: str, *, propagation: str = "Background",
                precondition_uid: str | None = None, precondition_rv: str | None = None) -> Obj:  # fmt: skip
