@@ -148,3 +148,45 @@ async def test_leader_steps_down_when_it_cannot_renew(api: FakeKubeAPI, kube: Ku
     assert not a.is_leader.is_set()
     lease = await kube.get(LEASE, "omnia-operator", "omnia-system")
     assert lease["spec"]["holderIdentity"] == "pod-a", "a leader that lost contact does not (cannot) release"
+
+
+async def test_a_leader_cut_off_from_the_api_steps_down_before_a_standby_takes_over(
+    api: FakeKubeAPI, kube: KubeClient
+) -> None:
+    """Leadership intervals, recorded on each instance's own transitions, never overlap."""
+    intervals: dict[str, list[list[float]]] = {"pod-a": [], "pod-b": []}
+
+    def recording(candidate: LeaderElector) -> LeaderElector:
+        original = candidate._set_leader
+
+        def set_leader(leading: bool) -> None:
+            was = candidate.is_leader.is_set()
+            original(leading)
+            if leading and not was:
+                intervals[candidate.identity].append([time.monotonic(), float("inf")])
+            elif not leading and was:
+                intervals[candidate.identity][-1][1] = time.monotonic()
+
+        candidate._set_leader = set_leader  # type: ignore[method-assign]
+        return candidate
+
+    a = recording(elector(kube, "pod-a", lease_duration=1.0, renew_deadline=0.5, retry_period=0.05))
+    a_task = asyncio.create_task(a.run())
+    async with asyncio.timeout(10):
+        await a.is_leader.wait()
+    b = recording(elector(kube, "pod-b", lease_duration=1.0, renew_deadline=0.5, retry_period=0.05))
+    b_task = asyncio.create_task(b.run())
+    try:
+        await eventually(lambda: b.observed_holder == "pod-a")
+        api.faults.error_rate = 1.0  # nobody reaches the API: the leader cannot renew
+        async with asyncio.timeout(10):
+            await a_task  # the leader gave up after renew_deadline
+        api.faults.clear()
+        async with asyncio.timeout(10):
+            await b.is_leader.wait()
+    finally:
+        b.stop()
+        async with asyncio.timeout(10):
+            await b_task
+    (a_start, a_end), (b_start, _) = intervals["pod-a"][0], intervals["pod-b"][0]
+    assert a_start < a_end <= b_start, f"leadership overlapped: a={intervals['pod-a']} b={intervals['pod-b']}"
