@@ -238,3 +238,8 @@ async def test_from_kubeconfig_talks_to_the_cluster_it_names(api: FakeKubeAPI, t
 async def test_from_kubeconfig_with_a_missing_file_says_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(errors.KubeError, match="KUBECONFIG"):
         await KubeClient.from_kubeconfig(str(tmp_path / "absent"))
+
+
+def test_client_outside_an_event_loop_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(RuntimeError, match="inside a running event loop"):
+        KubeClient.for_url("http://127.0.0.1:1")

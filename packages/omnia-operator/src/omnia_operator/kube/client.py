@@ -137,7 +137,14 @@ class KubeClient:
 
     @classmethod
     def for_url(cls, url: str, *, token: str | None = None, retry: RetryPolicy | None = None, **kwargs: Any) -> Self:
-        """A client for an API server at `url` (plain HTTP to the fake in tests, or HTTPS with a bearer token)."""
+        """A client for an API server at `url` (plain HTTP to the fake in tests, or HTTPS with a bearer token).
+
+        Call it from a coroutine: the underlying aiohttp session binds to the running event loop.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError as e:
+            raise RuntimeError("create KubeClient inside a running event loop (from a coroutine)") from e
         configuration = Configuration(host=url.rstrip("/"))
         if token:
             configuration.api_key = {"BearerToken": token}
