@@ -243,3 +243,15 @@ async def test_from_kubeconfig_with_a_missing_file_says_what_to_set(tmp_path: Pa
 def test_client_outside_an_event_loop_is_refused_with_a_clear_message() -> None:
     with pytest.raises(RuntimeError, match="inside a running event loop"):
         KubeClient.for_url("http://127.0.0.1:1")
+
+
+async def test_injected_conflict_surfaces_as_conflict_error_without_retry(
+    api: FakeKubeAPI, retrying: tuple[KubeClient, RecordedSleeps]
+) -> None:
+    client, sleeps = retrying
+    created = await client.create(CONFIG_MAP, {"metadata": {"name": "a", "namespace": "default"}})
+    api.faults.fail_next(1, status=409, verbs={"update"})
+    with pytest.raises(errors.ConflictError):
+        await client.replace(CONFIG_MAP, created)
+    assert sleeps.delays == []
+    await client.replace(CONFIG_MAP, created)

@@ -63,7 +63,10 @@ class Faults:
 def _error(status: int, retry_after: int | None) -> st.StatusError:
     if status == 429:
         return st.too_many_requests(retry_after or 1)
-    reasons = {500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+    if status == 409:  # what a write racing another writer gets
+        return st.conflict("objects", "injected", "the object has been modified; please apply your changes to the "
+                           "latest version and try again")  # fmt: skip
+    reasons = {500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout", 403: "Forbidden", 404: "NotFound"}
     error = st.StatusError(status, reasons.get(status, "InternalError"), f"injected fault: HTTP {status}")
     error.retry_after = retry_after
     return error
