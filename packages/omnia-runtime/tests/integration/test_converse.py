@@ -229,6 +229,7 @@ async def test_health_and_invoke(settings: RuntimeSettings) -> None:
     async with runtime(settings) as (servers, stub):
         health = await stub.Health(runtime_pb2.HealthRequest())
         assert health.contract_version == "1.3.0"
+        assert health.healthy
         assert "invoke" in health.capabilities
         response = await stub.Invoke(
             runtime_pb2.InvocationRequest(input_json='{"input": "count it"}', invocation_id="i1")
@@ -251,6 +252,9 @@ async def test_invalid_pack_keeps_the_runtime_unready_and_says_why(settings: Run
             ready = await http.get("/readyz")
             assert (await http.get("/healthz")).status_code == 200
         frames = await converse(stub, "s", "hello")
+        health = await stub.Health(runtime_pb2.HealthRequest())
     assert ready.status_code == 503
     assert "'template_engine' is a required property" in ready.text
+    assert not health.healthy
+    assert "not ready" in health.status
     assert frames[-1].error.code == "CONFIG_ERROR"

@@ -1,53 +1,46 @@
 import asyncio
 
-from omnia_protos.runtime.v1 import runtime_pb2
 from omnia_runtime.server.stream import StreamEmitter
 
 
-async def test_text_queued_during_a_pending_write_is_coalesced_into_one_chunk() -> None:
-    written: list[runtime_pb2.ServerMessage] = []
-    first_write_started = asyncio.Event()
-    release = asyncio.Event()
+async def test_text_queued_while_the_consumer_is_busy_is_coalesced_into_one_chunk() -> None:
+    emitter = StreamEmitter(client_tool_timeout=5)
+    frames = emitter.frames()
+    await emitter.chunk("a")
+    first = await anext(frames)  # the first chunk is available at once, not held back
+    for piece in ("b", "c", "d"):  # the consumer is busy writing "a" meanwhile
+        await emitter.chunk(piece)
+    await emitter.done("abcd")
+    emitter.close()
+    rest = [frame async for frame in frames]
+    assert first.chunk.content == "a"
+    assert [f.WhichOneof("message") for f in rest] == ["chunk", "done"]
+    assert rest[0].chunk.content == "bcd"
+    assert rest[1].done.final_content == "abcd"
 
-    async def slow_write(message: runtime_pb2.ServerMessage) -> None:
-        written.append(message)
-        if len(written) == 1:
-            first_write_started.set()
-            await release.wait()
 
-    emitter = StreamEmitter(slow_write, client_tool_timeout=5)
+async def test_client_tool_call_is_sent_and_answered_by_call_id() -> None:
+    emitter = StreamEmitter(client_tool_timeout=5)
+    frames = emitter.frames()
     async with asyncio.TaskGroup() as group:
-        writer = group.create_task(emitter.run_writer())
-        await emitter.chunk("a")
-        async with asyncio.timeout(5):
-            await first_write_started.wait()
-        for piece in ("b", "c", "d"):
-            await emitter.chunk(piece)
-        await emitter.done("abcd")
-        release.set()
-        emitter.close()
-        await writer
-    assert [m.WhichOneof("message") for m in written] == ["chunk", "chunk", "done"]
-    assert [written[0].chunk.content, written[1].chunk.content] == ["a", "bcd"]
+        waiting = group.create_task(emitter.client_tool_call("where", {"precise": True}, consent_message="ok?"))
+        frame = await anext(frames)
+        from omnia_protos.runtime.v1 import runtime_pb2
+
+        assert emitter.deliver(runtime_pb2.ClientToolResult(call_id=frame.tool_call.id, result_json='{"x": 1}'))
+    assert frame.tool_call.execution == runtime_pb2.TOOL_EXECUTION_CLIENT
+    assert frame.tool_call.arguments_json == '{"precise": true}'
+    assert waiting.result().result_json == '{"x": 1}'
 
 
 async def test_client_tool_call_times_out_as_a_rejection() -> None:
-    async def write(message: runtime_pb2.ServerMessage) -> None:
-        return None
-
-    emitter = StreamEmitter(write, client_tool_timeout=0.05)
-    async with asyncio.TaskGroup() as group:
-        writer = group.create_task(emitter.run_writer())
-        result = await emitter.client_tool_call("where", {})
-        emitter.close()
-        await writer
+    emitter = StreamEmitter(client_tool_timeout=0.05)
+    result = await emitter.client_tool_call("where", {})
     assert result.is_rejected
     assert "in time" in result.rejection_reason
 
 
 async def test_results_for_unknown_calls_are_not_delivered() -> None:
-    async def write(message: runtime_pb2.ServerMessage) -> None:
-        return None
+    from omnia_protos.runtime.v1 import runtime_pb2
 
-    emitter = StreamEmitter(write, client_tool_timeout=1)
-    assert not emitter.deliver(runtime_pb2.ClientToolResult(call_id="nobody"))
+    assert not StreamEmitter(client_tool_timeout=1).deliver(runtime_pb2.ClientToolResult(call_id="nobody"))

@@ -7,6 +7,7 @@ answers 503 listing every problem (also logged), and Converse answers with an er
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from omnia_runtime.tools.base import StaticToolExecutor, ToolExecutor
 
 logger = logging.getLogger(__name__)
 
-CAPABILITIES = ("invoke", "client_tools", "consent_grants")
+CAPABILITIES = ("invoke", "client_tools")
+"""Only what this runtime really does: consent grants, duplex audio and media references are not offered."""
 
 
 class PackHandler:
@@ -48,7 +50,10 @@ class PackHandler:
         collector = _Collector()
         content = str(input_data.get("input") or metadata.get("content") or "Run the task with the given input.")
         await self.engine.run_turn(Turn(session_id="", content=content, metadata=metadata), collector, input_data)
-        return {"output": collector.final}, collector.usage
+        try:  # a JSON answer (function mode packs usually ask for one) is returned as is
+            return json.loads(collector.final), collector.usage
+        except json.JSONDecodeError:
+            return {"output": collector.final}, collector.usage
 
     async def has_conversation(self, session_id: str) -> bool | None:
         return await self.engine.has_conversation(session_id)
@@ -95,7 +100,10 @@ class RunningServers:
 
 async def start_servers(handler: Handler, settings: RuntimeSettings, readiness: Readiness) -> RunningServers:
     service = RuntimeService(
-        handler, max_content_length=settings.max_content_length, client_tool_timeout=settings.client_tool_timeout
+        handler,
+        max_content_length=settings.max_content_length,
+        client_tool_timeout=settings.client_tool_timeout,
+        not_ready_reasons=lambda: readiness.reasons,
     )
     grpc_server, grpc_port = await start_grpc_server(
         service,

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -45,8 +45,16 @@ def error_frame(error: BaseException) -> runtime_pb2.ServerMessage:
 
 
 class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
-    def __init__(self, handler: Handler, *, max_content_length: int = 1024 * 1024, client_tool_timeout: float = 60.0):
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_content_length: int = 1024 * 1024,
+        client_tool_timeout: float = 60.0,
+        not_ready_reasons: Callable[[], Sequence[str]] = list,
+    ):
         self._handler = handler
+        self._not_ready_reasons = not_ready_reasons
         self._max_content = max_content_length
         self._client_tool_timeout = client_tool_timeout
 
@@ -57,78 +65,69 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
         self,
         request_iterator: AsyncIterator[runtime_pb2.ClientMessage],
         context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage],
-    ) -> None:
+    ) -> AsyncIterator[runtime_pb2.ServerMessage]:
+        # An async generator (not context.write) so gRPC interceptors such as OpenTelemetry's can wrap it.
         metrics.ACTIVE_SESSIONS.inc()
         try:
-            await self._converse(context)
+            try:
+                async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
+                    first = await anext(aiter(request_iterator), None)
+            except TimeoutError:
+                yield error_frame(InvalidRequestError("no ClientMessage received within 30s"))
+                return
+            if first is None:
+                return
+            yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=self.capabilities()))
+            problem = self._check_first(first)
+            if problem is not None:
+                yield error_frame(problem)
+                return
+            identity = identity_of(context)
+            turn = Turn(
+                session_id=first.session_id or identity.get("session-id", ""),
+                content=first.content or "\n".join(p.text for p in first.parts if p.text),
+                metadata=dict(first.metadata),
+                identity=identity,
+                consent_grants=list(first.consent_grants),
+            )
+            emitter = StreamEmitter(self._client_tool_timeout)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._run_handler(turn, emitter))
+                reader = group.create_task(self._read_tool_results(request_iterator, emitter))
+                async for frame in emitter.frames():
+                    yield frame
+                reader.cancel()
         finally:
             metrics.ACTIVE_SESSIONS.dec()
 
-    async def _converse(
-        self, context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage]
-    ) -> None:
-        try:
-            async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
-                first = await context.read()
-        except TimeoutError:
-            await context.write(error_frame(InvalidRequestError("no ClientMessage received within 30s")))
-            return
-        if not isinstance(first, runtime_pb2.ClientMessage):  # end of stream before any message
-            return
-        await context.write(
-            runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=self.capabilities()))
-        )
+    def _check_first(self, first: runtime_pb2.ClientMessage) -> InvalidRequestError | None:
         if len(first.content) > self._max_content:
-            await context.write(
-                error_frame(
-                    InvalidRequestError(
-                        f"message content is {len(first.content)} characters; the limit is {self._max_content}"
-                    )
-                )
+            return InvalidRequestError(
+                f"message content is {len(first.content)} characters; the limit is {self._max_content}"
             )
-            return
         if not first.content and not first.parts:
-            await context.write(error_frame(InvalidRequestError("the ClientMessage has no content")))
-            return
-        identity = identity_of(context)
-        turn = Turn(
-            session_id=first.session_id or identity.get("session-id", ""),
-            content=first.content or "\n".join(p.text for p in first.parts if p.text),
-            metadata=dict(first.metadata),
-            identity=identity,
-            consent_grants=list(first.consent_grants),
-        )
-        emitter = StreamEmitter(context.write, self._client_tool_timeout)
-        async with asyncio.TaskGroup() as group:
-            writer = group.create_task(emitter.run_writer())
-            reader = group.create_task(self._read_tool_results(context, emitter))
-            try:
-                await self._handler.converse(turn, emitter)
-                if not emitter.done_sent:
-                    await emitter.done()
-            except Exception as e:
-                status, code, _ = classify(e)
-                log = (
-                    logger.warning
-                    if status != grpc.StatusCode.INTERNAL or code != "INTERNAL_ERROR"
-                    else logger.exception
-                )
-                log("turn of session %s failed: %s", turn.session_id, e)
-                emitter.send(error_frame(e))
-            finally:
-                emitter.close()
-                reader.cancel()
-            await writer
+            return InvalidRequestError("the ClientMessage has no content")
+        return None
+
+    async def _run_handler(self, turn: Turn, emitter: StreamEmitter) -> None:
+        try:
+            await self._handler.converse(turn, emitter)
+            if not emitter.done_sent:
+                await emitter.done()
+        except Exception as e:
+            status, code, _ = classify(e)
+            if status == grpc.StatusCode.INTERNAL and code == "INTERNAL_ERROR":
+                logger.exception("turn of session %s failed", turn.session_id)
+            else:
+                logger.warning("turn of session %s failed: %s", turn.session_id, e)
+            emitter.send(error_frame(e))
+        finally:
+            emitter.close()
 
     async def _read_tool_results(
-        self,
-        context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage],
-        emitter: StreamEmitter,
+        self, request_iterator: AsyncIterator[runtime_pb2.ClientMessage], emitter: StreamEmitter
     ) -> None:
-        while True:
-            message = await context.read()
-            if not isinstance(message, runtime_pb2.ClientMessage):  # end of the client's side
-                return
+        async for message in request_iterator:
             if message.HasField("client_tool_result") and not emitter.deliver(message.client_tool_result):
                 logger.warning("client tool result for unknown call %s ignored", message.client_tool_result.call_id)
 
@@ -162,8 +161,12 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
     async def Health(
         self, request: runtime_pb2.HealthRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> runtime_pb2.HealthResponse:
+        reasons = list(self._not_ready_reasons())
         return runtime_pb2.HealthResponse(
-            healthy=True, status="ok", contract_version=CONTRACT_VERSION, capabilities=self.capabilities()
+            healthy=not reasons,
+            status="ok" if not reasons else "not ready: " + "; ".join(reasons[:3]),
+            contract_version=CONTRACT_VERSION,
+            capabilities=self.capabilities(),
         )
 
     async def HasConversation(

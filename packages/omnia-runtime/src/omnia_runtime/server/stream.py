@@ -1,7 +1,8 @@
-"""The server side of one Converse stream: an ``Emitter`` that writes frames, coalescing text.
+"""The server side of one Converse stream: an ``Emitter`` whose frames are pulled by the gRPC response
+generator, coalescing text.
 
-Writes go through one writer task. Text chunks queued while the previous write is still pending are merged
-into one ``Chunk`` (the first chunk is written as soon as it exists, never held back), so a slow consumer
+gRPC asks for the next frame only once the previous one is written, so text chunks queued meanwhile are
+merged into one ``Chunk`` (the first chunk goes out as soon as it exists, never held back): a slow consumer
 receives fewer, larger messages instead of one gRPC message per token. Client tool results arrive on the
 same stream and are matched to the waiting call by ``call_id``.
 """
@@ -10,7 +11,7 @@ import asyncio
 import collections
 import itertools
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from omnia_protos.runtime.v1 import runtime_pb2
@@ -22,8 +23,7 @@ _CLOSE = object()
 class StreamEmitter:
     """Implements ``omnia_runtime.handler.Emitter`` on top of a frame writer."""
 
-    def __init__(self, write: Callable[[runtime_pb2.ServerMessage], Awaitable[None]], client_tool_timeout: float):
-        self._write = write
+    def __init__(self, client_tool_timeout: float) -> None:
         self._timeout = client_tool_timeout
         self._queue: collections.deque[object] = collections.deque()
         self._ready = asyncio.Event()
@@ -31,24 +31,22 @@ class StreamEmitter:
         self._ids = itertools.count(1)
         self.done_sent = False
 
-    async def run_writer(self) -> None:
-        """Write queued frames until ``close`` is queued; owned by the Converse task group."""
+    async def frames(self) -> AsyncIterator[runtime_pb2.ServerMessage]:
+        """Every queued frame until ``close``, consecutive text merged into one ``Chunk``."""
         while True:
             await self._ready.wait()
             item = self._queue.popleft()
-            if not self._queue:
-                self._ready.clear()
             if item is _CLOSE:
                 return
             if isinstance(item, str):
                 parts = [item]
                 while self._queue and isinstance(self._queue[0], str):
                     parts.append(self._queue.popleft())  # pyright: ignore[reportArgumentType]
-                if not self._queue:
-                    self._ready.clear()
                 item = runtime_pb2.ServerMessage(chunk=runtime_pb2.Chunk(content="".join(parts)))
+            if not self._queue:
+                self._ready.clear()
             assert isinstance(item, runtime_pb2.ServerMessage)
-            await self._write(item)
+            yield item
 
     def _put(self, item: object) -> None:
         self._queue.append(item)
