@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -385,7 +386,8 @@ class FakeKubeAPI:
         self._active_watches.add(watcher)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
-        next_bookmark = loop.time() + (self.bookmark_interval or 1e9)
+        interval = self.bookmark_interval if watcher.bookmarks and self.bookmark_interval else math.inf
+        next_bookmark = loop.time() + interval
         try:
             await response.prepare(request)
             while (remaining := deadline - loop.time()) > 0:
@@ -393,11 +395,10 @@ class FakeKubeAPI:
                 try:
                     event = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
                 except TimeoutError:
-                    if watcher.bookmarks and loop.time() >= next_bookmark:
-                        event = WatchEvent(self.store.resource_version, "BOOKMARK", ("", ""), "", {})
-                        next_bookmark = loop.time() + (self.bookmark_interval or 1e9)
-                    else:
-                        continue
+                    if loop.time() < next_bookmark:
+                        continue  # the deadline passed; the loop condition ends the watch
+                    event = WatchEvent(self.store.resource_version, "BOOKMARK", ("", ""), "", {})
+                    next_bookmark = loop.time() + interval
                 if event is None:  # dropped by fault injection or because the client was too slow
                     if request.transport is not None:
                         request.transport.abort()
@@ -406,8 +407,6 @@ class FakeKubeAPI:
                 if line is not None:
                     await response.write(line)
             await response.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise
         finally:
             self.store.close_watch(watcher)
             self._active_watches.discard(watcher)
