@@ -8,8 +8,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnia_runtime.errors import ConfigError, PackError
+
+if TYPE_CHECKING:
+    from omnia_runtime.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -70,18 +74,15 @@ def validate_pack_command(path: Path, *, schema_only: bool = False) -> int:
     return 0
 
 
-async def _serve() -> None:
-    from omnia_runtime.server.app import serve_forever
-    from omnia_runtime.settings import load_settings
+async def _serve(settings: "RuntimeSettings") -> None:
+    from omnia_runtime.server.app import serve_until
 
-    settings = load_settings()
-    task = asyncio.current_task()
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, task.cancel if task else lambda: None)
-    with contextlib.suppress(asyncio.CancelledError):
-        await serve_forever(settings)
+            loop.add_signal_handler(sig, stop.set)
+    await serve_until(settings, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,5 +98,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"omnia-runtime: {e}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(_serve())
+    asyncio.run(_serve(settings))
     return 0

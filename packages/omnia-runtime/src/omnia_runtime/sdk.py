@@ -21,6 +21,7 @@ Ports and limits come from the same ``OMNIA_*`` variables as the built-in runtim
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 
 from omnia_runtime.handler import (
@@ -68,10 +69,16 @@ async def serving(handler: Handler, settings: RuntimeSettings | None = None) -> 
         await stop_servers(servers, settings.shutdown_grace)
 
 
-async def serve(handler: Handler, settings: RuntimeSettings | None = None) -> None:
-    """Serve until the process is stopped."""
-    async with serving(handler, settings) as servers:
-        await servers.grpc_server.wait_for_termination()
+async def serve(handler: Handler, settings: RuntimeSettings | None = None, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set (by default: until SIGTERM or SIGINT), then shut down gracefully."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    async with serving(handler, settings):
+        await stop.wait()
 
 
 def run(handler: Handler, settings: RuntimeSettings | None = None) -> None:
@@ -80,5 +87,4 @@ def run(handler: Handler, settings: RuntimeSettings | None = None) -> None:
 
     settings = settings or load_settings()
     configure_logging(settings.log_format, settings.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(handler, settings))
+    asyncio.run(serve(handler, settings))

@@ -252,9 +252,11 @@ async def running_runtime(
                 logger.exception("error while closing a runtime component")
 
 
-async def serve_forever(settings: RuntimeSettings) -> None:
+async def serve_until(settings: RuntimeSettings, stop: asyncio.Event) -> None:
+    """Serve the PromptPack runtime until ``stop`` is set, then shut down gracefully."""
     from omnia_runtime.tracing import configure_tracing
 
     configure_tracing(settings)
-    async with running_runtime(settings) as servers:
-        await servers.grpc_server.wait_for_termination()
+    async with running_runtime(settings):
+        await stop.wait()
+        logger.info("stopping: draining for up to %.0fs", settings.shutdown_grace)
