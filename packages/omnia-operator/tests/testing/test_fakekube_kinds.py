@@ -8,7 +8,19 @@ from kubernetes_asyncio import client as k8s
 
 from omnia_operator.kube import errors
 from omnia_operator.kube.client import KubeClient
-from omnia_operator.kube.resources import CRD, ResourceKind
+from omnia_operator.kube.resources import (
+    CRD,
+    EVENT,
+    HPA,
+    LEASE,
+    PDB,
+    POD,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE,
+    SERVICE_ACCOUNT,
+    ResourceKind,
+)
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 WIDGET = ResourceKind("example.com", "v1", "Widget", "widgets")
@@ -110,3 +122,12 @@ async def test_kubernetes_asyncio_typed_apis_work_unchanged(api: FakeKubeAPI) ->
         patched = await apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 3}})
         assert patched.spec.replicas == 3
         assert patched.metadata.generation == 2
+
+
+@pytest.mark.parametrize("kind", [SERVICE_ACCOUNT, PDB, ROLE, ROLE_BINDING, LEASE, HPA, EVENT, POD, SERVICE])
+async def test_builtin_kinds_the_operator_writes_are_served(kube: KubeClient, kind: ResourceKind) -> None:
+    created = await kube.create(kind, {"metadata": {"name": "x", "namespace": "default"}})
+    assert created["kind"] == kind.kind
+    assert created["apiVersion"] == kind.api_version
+    listed = await kube.list(kind, "default")
+    assert [item["metadata"]["name"] for item in listed.items] == ["x"]

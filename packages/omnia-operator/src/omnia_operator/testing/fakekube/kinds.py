@@ -55,6 +55,12 @@ BUILTIN_KINDS: tuple[KindInfo, ...] = (
     KindInfo("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     KindInfo("apps", "v1", "Deployment", "deployments", has_status=True, has_generation=True, short_names=("deploy",)),
     KindInfo("coordination.k8s.io", "v1", "Lease", "leases"),
+    KindInfo("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", has_status=True, has_generation=True,
+             short_names=("pdb",)),
+    KindInfo("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    KindInfo("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+    KindInfo("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False),
+    KindInfo("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
     KindInfo(
         "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", has_status=True,
         has_generation=True, short_names=("hpa",),
