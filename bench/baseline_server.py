@@ -1,12 +1,14 @@
 """The baseline: a bare uvicorn WebSocket endpoint that streams the chunks itself.
 
-It speaks just enough of the Omnia protocol for the load generator (``message`` in, ``chunk``* then ``done``
-out, one frame per chunk, JSON with a timestamp), with no gateway, no gRPC and no runtime behind it: what a
-perfect facade + runtime could not beat. Run: ``python bench/baseline_server.py --port 8090 --chunks 200``.
+It speaks just enough of the Omnia protocol for the load generator (a ``connected`` greeting, then
+``message`` in, ``chunk``* then ``done`` out, one frame per chunk, JSON with a timestamp), with no gateway,
+no gRPC and no runtime behind it: what a perfect facade + runtime could not beat.
+Run: ``python bench/baseline_server.py --port 8090 --chunks 200``.
 """
 
 import argparse
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +30,8 @@ def make_app(chunks: int) -> Any:
             return
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
+        greeting = {"type": "connected", "session_id": uuid.uuid4().hex, "timestamp": datetime.now(UTC).isoformat()}
+        await send({"type": "websocket.send", "text": json.dumps(greeting)})
         while True:
             event = await receive()
             if event["type"] == "websocket.disconnect":

@@ -13,63 +13,72 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from baseline_server import DELTA
 from processes import baseline_server
 from report import Figure, print_figures
-from stack import agent_stack
+from stack import agent_stack, mock_response
 from wsload import LoadResult, run_closed, run_open
 
 
-async def closed(url: str, sessions: int, duration_s: float) -> LoadResult:
-    return await run_closed(url, sessions=sessions, duration_s=duration_s)
+def measure_server(
+    url: str, levels: list[int], duration_s: float, open_sessions: int, open_s: float
+) -> dict[str, LoadResult]:
+    """Every run against one server: closed loop at each level, then the two open-loop runs."""
+    runs = {f"closed_{n}": asyncio.run(run_closed(url, sessions=n, duration_s=duration_s)) for n in levels}
+    runs["open_1"] = asyncio.run(run_open(url, sessions=1, duration_s=open_s, interval_s=0.05))
+    runs[f"open_{open_sessions}"] = asyncio.run(run_open(url, sessions=open_sessions, duration_s=open_s))
+    return runs
 
 
-def throughput(chunks: int, levels: list[int], duration_s: float) -> list[Figure]:
+def check_payload(server: str, runs: dict[str, LoadResult], expected: int) -> None:
+    """Warn when a server streamed another amount of text per turn than asked (a misconfigured mock)."""
+    for run, result in runs.items():
+        if result.errors:
+            print(f"warning: {result.errors} {server} turns failed in {run}")
+        sizes = {t.text_bytes for t in result.turns}
+        if sizes and (min(sizes) < expected * 0.99 or max(sizes) > expected * 1.01):
+            print(f"warning: {server} streamed {min(sizes)}..{max(sizes)} bytes per turn in {run}, expected {expected}")
+
+
+def throughput(
+    chunks: int, levels: list[int], base: dict[str, LoadResult], full: dict[str, LoadResult]
+) -> list[Figure]:
     figures: list[Figure] = []
-    results: dict[tuple[str, int], LoadResult] = {}
-    with baseline_server(chunks) as url:
-        for sessions in levels:
-            results["baseline", sessions] = asyncio.run(closed(url, sessions, duration_s))
-    with agent_stack(chunks=chunks) as stack:
-        for sessions in levels:
-            results["omnia", sessions] = asyncio.run(closed(stack.ws_url, sessions, duration_s))
     for sessions in levels:
-        base, full = results["baseline", sessions], results["omnia", sessions]
+        b, f = base[f"closed_{sessions}"], full[f"closed_{sessions}"]
+        target = ">= 0.60x baseline" if sessions >= 50 else ""
         figures.append(
             Figure(
                 f"stream_deltas_per_s_{sessions}_sessions",
-                full.deltas_per_s(chunks),
+                f.deltas_per_s(chunks),
                 "deltas/s",
-                base.deltas_per_s(chunks),
-                target=">= 0.60x baseline at 50 and 200 sessions" if sessions >= 50 else "",
+                b.deltas_per_s(chunks),
+                target=target,
             )
         )
-        figures.append(Figure(f"stream_turns_per_s_{sessions}_sessions", full.turns_per_s, "turns/s", base.turns_per_s))
-        if full.errors or base.errors:
-            print(f"warning: {full.errors} omnia and {base.errors} baseline turns failed at {sessions} sessions")
+        figures.append(Figure(f"stream_turns_per_s_{sessions}_sessions", f.turns_per_s, "turns/s", b.turns_per_s))
+        frames = sum(t.chunk_frames for t in f.turns) / len(f.turns) if f.turns else float("nan")
+        figures.append(Figure(f"stream_frames_per_turn_{sessions}_sessions", frames, "frames", float(chunks)))
     return figures
 
 
-def latency(chunks: int, sessions: int, duration_s: float) -> list[Figure]:
-    with baseline_server(chunks) as url:
-        base_1 = asyncio.run(run_open(url, sessions=1, duration_s=duration_s, interval_s=0.05))
-        base_n = asyncio.run(run_open(url, sessions=sessions, duration_s=duration_s))
-    with agent_stack(chunks=chunks) as stack:
-        full_1 = asyncio.run(run_open(stack.ws_url, sessions=1, duration_s=duration_s, interval_s=0.05))
-        full_n = asyncio.run(run_open(stack.ws_url, sessions=sessions, duration_s=duration_s))
-    figures = []
-    for label, base, full in (("1_session", base_1, full_1), (f"{sessions}_turns_per_s", base_n, full_n)):
+def latency(open_sessions: int, base: dict[str, LoadResult], full: dict[str, LoadResult]) -> list[Figure]:
+    figures: list[Figure] = []
+    for label, run in (("1_session", "open_1"), (f"{open_sessions}_turns_per_s", f"open_{open_sessions}")):
         for q in (0.5, 0.99):
             pct = f"p{round(q * 100)}"
-            b, f = base.percentile("first_chunk_s", q) * 1000, full.percentile("first_chunk_s", q) * 1000
+            b = base[run].percentile("first_chunk_s", q) * 1000
+            f = full[run].percentile("first_chunk_s", q) * 1000
             target = ""
             if label == "1_session" and q == 0.5:
                 target = "added < 1.5 ms"
             elif label != "1_session" and q == 0.99:
                 target = "added < 10 ms"
-            figures.append(Figure(f"ttfc_{pct}_{label}", f, "ms", b, target=target))
+            figures.append(Figure(f"ttfc_{pct}_{label}", f, "ms", b))
             figures.append(Figure(f"added_ttfc_{pct}_{label}", f - b, "ms", target=target))
-            bd, fd = base.percentile("done_s", q) * 1000, full.percentile("done_s", q) * 1000
+            bd, fd = base[run].percentile("done_s", q) * 1000, full[run].percentile("done_s", q) * 1000
             figures.append(Figure(f"time_to_done_{pct}_{label}", fd, "ms", bd))
+            figures.append(Figure(f"added_time_to_done_{pct}_{label}", fd - bd, "ms"))
     return figures
 
 
@@ -82,13 +91,21 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=200, help="deltas per turn (default 200)")
     options = parser.parse_args()
     if options.tiny:
-        levels, duration, open_sessions, open_duration = [1, 5], 0.5, 5, 1.0
+        levels, duration, open_sessions, open_duration = [1, 5], 0.3, 5, 0.6
     elif options.full:
         levels, duration, open_sessions, open_duration = [1, 50, 200], 10.0, 50, 15.0
     else:
         levels, duration, open_sessions, open_duration = [1, 50, 200], 3.0, 50, 5.0
-    print_figures("streaming throughput (closed loop)", throughput(options.chunks, levels, duration))
-    print_figures("added latency (open loop)", latency(options.chunks, open_sessions, open_duration))
+    with baseline_server(options.chunks) as url:
+        base = measure_server(url, levels, duration, open_sessions, open_duration)
+    with agent_stack(chunks=options.chunks) as stack:
+        full = measure_server(stack.ws_url, levels, duration, open_sessions, open_duration)
+    check_payload("baseline", base, len(DELTA) * options.chunks)
+    check_payload("omnia", full, len(mock_response(options.chunks)))
+    print(f"{options.chunks} deltas of ~{len(DELTA)} bytes per turn; levels {levels} for {duration:g} s each; ", end="")
+    print(f"open loop {open_duration:g} s (1 session at 20 turns/s, {open_sessions} sessions at 1 turn/s each)")
+    print_figures("streaming throughput (closed loop)", throughput(options.chunks, levels, base, full))
+    print_figures("added latency (open loop)", latency(open_sessions, base, full))
 
 
 if __name__ == "__main__":

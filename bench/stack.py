@@ -41,11 +41,22 @@ class AgentStack:
     facade_ready_s: float
 
 
+def mock_response(chunks: int) -> str:
+    """A text the mock provider streams as exactly ``chunks`` deltas of the baseline's size.
+
+    The mock streams word by word (the first word bare, every later one with its leading space), so the text
+    is ``chunks`` space-free words of ``len(DELTA) - 1`` characters: every delta but the first is as long as
+    the baseline's ``DELTA``.
+    """
+    word = DELTA.replace(" ", "-")[: len(DELTA) - 1]
+    return " ".join([word] * chunks)
+
+
 def write_config(directory: Path, chunks: int) -> tuple[Path, Path]:
     pack = directory / "pack.json"
     pack.write_text(json.dumps(PACK))
     mock = directory / "mock.yaml"
-    mock.write_text(yaml.safe_dump({"defaultResponse": DELTA * chunks, "streaming": {"chunkSize": len(DELTA)}}))
+    mock.write_text(yaml.safe_dump({"defaultResponse": mock_response(chunks)}))
     return pack, mock
 
 

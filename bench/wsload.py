@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 
 TURN_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -53,16 +54,24 @@ class LoadResult:
 
 
 async def open_session(url: str) -> ClientConnection:
-    """Connect and consume the ``connected`` greeting if the server sends one."""
-    ws = await connect(url, compression=None, max_size=2**24, open_timeout=30, ping_interval=None)
-    try:
-        first = await asyncio.wait_for(ws.recv(), timeout=0.5)
-    except TimeoutError:
-        return ws
-    frame = json.loads(first)
+    """Connect and read the ``connected`` greeting (the facade and the baseline both send one)."""
+    ws = await connect(url, compression=None, max_size=2**24, open_timeout=CONNECT_TIMEOUT_S, ping_interval=None)
+    frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=CONNECT_TIMEOUT_S))
     if frame.get("type") != "connected":
+        await ws.close()
         raise RuntimeError(f"unexpected first frame {frame!r}")
     return ws
+
+
+async def open_sessions(url: str, count: int, *, concurrency: int = 50) -> list[ClientConnection]:
+    """``count`` sessions, opened ``concurrency`` at a time."""
+    connections: list[ClientConnection] = []
+    for first in range(0, count, concurrency):
+        batch = min(concurrency, count - first)
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(open_session(url)) for _ in range(batch)]
+        connections.extend(task.result() for task in tasks)
+    return connections
 
 
 async def one_turn(ws: ClientConnection, text: str) -> TurnTiming:
@@ -88,7 +97,7 @@ async def one_turn(ws: ClientConnection, text: str) -> TurnTiming:
 
 async def run_closed(url: str, *, sessions: int, duration_s: float, text: str = "stream please") -> LoadResult:
     """Every session runs turns back to back for ``duration_s`` seconds."""
-    connections = [await open_session(url) for _ in range(sessions)]
+    connections = await open_sessions(url, sessions)
     result = LoadResult(sessions=sessions, duration_s=duration_s)
     deadline = time.perf_counter() + duration_s
 
@@ -113,7 +122,7 @@ async def run_open(
     url: str, *, sessions: int, duration_s: float, interval_s: float = 1.0, text: str = "stream please"
 ) -> LoadResult:
     """Every session sends one turn per ``interval_s``, staggered, for ``duration_s`` seconds."""
-    connections = [await open_session(url) for _ in range(sessions)]
+    connections = await open_sessions(url, sessions)
     result = LoadResult(sessions=sessions, duration_s=duration_s)
     start = time.perf_counter()
 
