@@ -133,3 +133,20 @@ async def test_delete_preconditions_are_checked(api: FakeKubeAPI, kube: KubeClie
     assert response.status == 409
     assert "Precondition failed: UID in precondition: not-the-uid" in answer["message"]
     assert await exists(kube, CONFIG_MAP, "a")
+
+
+async def test_delete_answers_like_the_api_server_per_kind(api: FakeKubeAPI, kube: KubeClient) -> None:
+    created = await kube.create(CONFIG_MAP, {"metadata": {"name": "a", "namespace": "default"}})
+    async with aiohttp.ClientSession() as session:
+        async with session.delete(api.url + "/api/v1/namespaces/default/configmaps/a") as response:
+            answer = await response.json()
+        assert response.status == 200
+        assert answer["kind"] == "Status"
+        assert answer["status"] == "Success"
+        assert answer["details"] == {"name": "a", "kind": "configmaps", "uid": created["metadata"]["uid"]}
+        await kube.create(CONFIG_MAP, {"metadata": {"name": "b", "namespace": "default", "finalizers": ["x/y"]}})
+        async with session.delete(api.url + "/api/v1/namespaces/default/configmaps/b") as response:
+            marked = await response.json()
+        assert response.status == 200
+        assert marked["metadata"]["deletionTimestamp"]
+    assert await kube.delete(CONFIG_MAP, "b", namespace="default") is not None

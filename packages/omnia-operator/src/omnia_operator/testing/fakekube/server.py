@@ -320,10 +320,20 @@ class FakeKubeAPI:
             if propagation not in ("Background", "Foreground", "Orphan"):
                 raise st.bad_request(f"unsupported propagationPolicy {propagation!r}: Background, Foreground or Orphan")
             preconditions = options.get("preconditions") or {}
-            return _json(store.delete(
+            deleted = store.delete(
                 info, ns, name, propagation=propagation, precondition_uid=preconditions.get("uid"),
                 precondition_rv=preconditions.get("resourceVersion"),
-            ))  # fmt: skip
+            )  # fmt: skip
+            if store.peek(info, ns, name) is not None:  # waiting for finalizers: the marked object
+                return _json(deleted, 202 if propagation == "Foreground" else 200)
+            if info.custom:  # custom resources answer with the deleted object, built-in kinds with a Status
+                return _json(deleted)
+            details = {"name": name, "kind": info.plural, "uid": deleted["metadata"]["uid"]}
+            if info.group:
+                details["group"] = info.group
+            return _json(
+                {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+            )
         if verb == "deletecollection":
             items, _ = store.list_objects(info, ns, parse_label_selector(query.get("labelSelector")), lambda _o: True)
             for item in items:
