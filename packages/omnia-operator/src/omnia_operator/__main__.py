@@ -1,4 +1,4 @@
-"""Command line of omnia-operator: `run` the operator, or `render` the children of manifests offline."""
+"""Command line of omnia-operator: `run` the operator, `render` the children of manifests offline, or `dev`."""
 
 import argparse
 import asyncio
@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     rend.add_argument("-n", "--namespace", default="default", help="namespace for objects without one")
     rend.add_argument("--facade-image", help="image of the facade container")
     rend.add_argument("--runtime-image", help="image of the runtime container")
+
+    from omnia_operator.dev.cli import add_parser as add_dev_parser
+
+    add_dev_parser(commands)
     return parser
 
 
@@ -121,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "render":
         return _render(args)
+    if args.command == "dev":
+        from omnia_operator.dev.cli import run_dev
+
+        return run_dev(args)
     return _run(args)
 
 
