@@ -18,7 +18,7 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Self
 
 from aiohttp import web
 
@@ -28,20 +28,13 @@ from omnia_operator.testing.fakekube.collector import collect_garbage
 from omnia_operator.testing.fakekube.discovery import discovery
 from omnia_operator.testing.fakekube.faults import Faults
 from omnia_operator.testing.fakekube.kinds import KindInfo
-from omnia_operator.testing.fakekube.patches import (
-    JSON_PATCH,
-    MERGE_PATCH,
-    STRATEGIC_MERGE_PATCH,
-    json_patch,
-    merge_patch,
-)
 from omnia_operator.testing.fakekube.routing import Target, parse_path
 from omnia_operator.testing.fakekube.selectors import parse_field_selector, parse_label_selector
 from omnia_operator.testing.fakekube.store import CRD_GROUP, CRD_PLURAL, ObjectStore
+from omnia_operator.testing.fakekube.verbs import MAX_BODY_BYTES, dispatch, json_response
 from omnia_operator.testing.fakekube.watchevents import Obj, Watcher, WatchEvent, encode_event
 
 logger = logging.getLogger(__name__)
-MAX_BODY_BYTES = 3 * 1024 * 1024
 _STRICT_FIELDS: contextvars.ContextVar[bool] = contextvars.ContextVar("strict_fields", default=False)
 MUTATING = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
@@ -70,10 +63,6 @@ def _verb(method: str, target: Target, query: dict[str, str]) -> str:
         "PATCH": "patch",
         "DELETE": "delete" if target.name else "deletecollection",
     }.get(method, method.lower())
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(data), content_type="application/json")
 
 
 class FakeKubeAPI:
@@ -217,14 +206,16 @@ class FakeKubeAPI:
         if path in ("/healthz", "/readyz", "/livez"):
             return web.Response(text="ok")
         if path == "/version":
-            return _json({"major": "1", "minor": "31", "gitVersion": "v1.31.0-omnia-fake", "platform": "linux/amd64"})
+            return json_response(
+                {"major": "1", "minor": "31", "gitVersion": "v1.31.0-omnia-fake", "platform": "linux/amd64"}
+            )
         query = dict(request.query)
         _STRICT_FIELDS.set(query.get("fieldValidation") == "Strict")
         record: RequestRecord | None = None
         try:
             target = parse_path(path)
             if target is None:
-                return _json(discovery(self.store.kinds, path))
+                return json_response(discovery(self.store.kinds, path))
             verb = _verb(request.method, target, query)
             record = RequestRecord(
                 request.method, verb, target.group, target.plural, target.namespace, target.name, target.subresource,
@@ -246,130 +237,16 @@ class FakeKubeAPI:
                 raise st.StatusError(404, "NotFound", f"the server could not find the requested resource ({path})")
             if verb == "watch":
                 return await self._watch(request, info, target, query, record)
-            response = await self._dispatch(request, verb, info, target, query)
+            response = await dispatch(self.store, request, verb, info, target, query)
             record.status = response.status
             return response
         except st.StatusError as error:
             if record is not None:
                 record.status = error.code
-            response = _json(error.to_status(), error.code)
+            response = json_response(error.to_status(), error.code)
             if error.retry_after is not None:
                 response.headers["Retry-After"] = str(error.retry_after)
             return response
-
-    async def _body(self, request: web.Request) -> Any:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge as e:
-            raise st.StatusError(
-                413, "RequestEntityTooLarge", f"request body larger than {MAX_BODY_BYTES} bytes"
-            ) from e
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError as e:
-            raise st.bad_request(f"the request body is not valid JSON: {e}") from e
-
-    async def _object_body(self, request: web.Request, info: KindInfo) -> Obj:
-        body = await self._body(request)
-        if not isinstance(body, dict):
-            raise st.bad_request("the request body must be a JSON object")
-        kind, api_version = body.get("kind"), body.get("apiVersion")
-        if (kind and kind != info.kind) or (api_version and api_version != info.api_version):
-            raise st.bad_request(
-                f"the API version in the data ({api_version}) does not match the expected API version "
-                f"({info.api_version}) or kind {kind!r} is not {info.kind!r}"
-            )
-        return body
-
-    async def _dispatch(
-        self, request: web.Request, verb: str, info: KindInfo, target: Target, query: dict[str, str]
-    ) -> web.Response:
-        store, ns, name = self.store, target.namespace, target.name or ""
-        if verb == "get":
-            return _json(store.get(info, ns, name))
-        if verb == "list":
-            items, rv = store.list_objects(
-                info,
-                ns,
-                parse_label_selector(query.get("labelSelector")),
-                parse_field_selector(query.get("fieldSelector")),
-            )
-            if not info.custom:
-                for item in items:
-                    item.pop("apiVersion", None)
-                    item.pop("kind", None)
-            return _json({
-                "kind": f"{info.kind}List", "apiVersion": info.api_version,
-                "metadata": {"resourceVersion": str(rv)}, "items": items,
-            })  # fmt: skip
-        if verb == "create":
-            if target.subresource:
-                raise st.method_not_allowed("create is not supported on a subresource")
-            return _json(store.create(info, ns, await self._object_body(request, info)), 201)
-        if verb == "update":
-            return _json(
-                store.update(info, ns, name, await self._object_body(request, info), subresource=target.subresource)
-            )
-        if verb == "patch":
-            return _json(await self._patch(request, info, target))
-        if verb == "delete":
-            options = await self._body(request) or {}
-            propagation = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
-            if propagation not in ("Background", "Foreground", "Orphan"):
-                raise st.bad_request(f"unsupported propagationPolicy {propagation!r}: Background, Foreground or Orphan")
-            preconditions = options.get("preconditions") or {}
-            deleted = store.delete(
-                info, ns, name, propagation=propagation, precondition_uid=preconditions.get("uid"),
-                precondition_rv=preconditions.get("resourceVersion"),
-            )  # fmt: skip
-            if store.peek(info, ns, name) is not None:  # waiting for finalizers: the marked object
-                return _json(deleted, 202 if propagation == "Foreground" else 200)
-            if info.custom:  # custom resources answer with the deleted object, built-in kinds with a Status
-                return _json(deleted)
-            details = {"name": name, "kind": info.plural, "uid": deleted["metadata"]["uid"]}
-            if info.group:
-                details["group"] = info.group
-            return _json(
-                {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
-            )
-        if verb == "deletecollection":
-            items, _ = store.list_objects(info, ns, parse_label_selector(query.get("labelSelector")), lambda _o: True)
-            for item in items:
-                store.delete(info, item["metadata"].get("namespace"), item["metadata"]["name"])
-            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
-        raise st.method_not_allowed(f"{request.method} is not supported here")
-
-    async def _patch(self, request: web.Request, info: KindInfo, target: Target) -> Obj:
-        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
-        supported = [JSON_PATCH, MERGE_PATCH] + ([] if info.custom else [STRATEGIC_MERGE_PATCH])
-        if content_type not in supported:
-            raise st.unsupported_media_type(content_type, supported)
-        patch = await self._body(request)
-        if patch is None:
-            raise st.bad_request("the patch body is empty")
-        name = target.name or ""
-        old = self.store.peek(info, target.namespace, name)
-        if old is None:
-            raise st.not_found(info.resource, name)
-        current = self.store.get(info, target.namespace, name)
-        if content_type == JSON_PATCH:
-            patched = json_patch(current, patch)
-        else:
-            if not isinstance(patch, dict):
-                raise st.bad_request("a merge patch must be a JSON object")
-            patched = merge_patch(current, patch)
-        if not isinstance(patched, dict):
-            raise st.bad_request("the patch must leave a JSON object")
-        meta = patched.get("metadata") or {}
-        if meta.get("resourceVersion") != old["metadata"]["resourceVersion"]:
-            raise st.stale_resource_version(info.resource, name)  # the patch carried a resourceVersion precondition
-        if meta.get("name", name) != name:
-            raise st.bad_request(
-                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
-            )
-        return self.store.replace_stored(info, old, patched, subresource=target.subresource)
 
     # ------------------------------------------------------------------ watch
     async def _watch(
