@@ -76,3 +76,9 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_ollama_needs_a_base_url() -> None:
     with pytest.raises(ConfigError, match="OMNIA_PROVIDER_BASE_URL"):
         build_provider(RuntimeSettings(provider_type="ollama"))
+
+
+async def test_content_type_metadata_picks_the_matching_scenario() -> None:
+    provider = MockProvider({"scenarios": {"image-analysis": {"turns": {1: "A cat."}}}})
+    events = await run(provider, [Message(role="user", content="look")], content_type="image")
+    assert text(events) == "A cat."

@@ -6,6 +6,8 @@ message of ``tool_result`` blocks, as the API requires."""
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import httpx
+
 from omnia_runtime.errors import MissingExtraError, ProviderError, ProviderUnavailableError
 from omnia_runtime.providers.arguments import parse_arguments
 from omnia_runtime.providers.base import (
@@ -113,6 +115,8 @@ class ClaudeProvider:
             raise ProviderUnavailableError(f"anthropic is unavailable: {type(e).__name__}: {e}") from e
         except anthropic.APIStatusError as e:
             raise ProviderError(f"anthropic rejected the request (HTTP {e.status_code}): {e.message}") from e
+        except httpx.HTTPError as e:  # the connection broke while the stream was being read
+            raise ProviderUnavailableError(f"anthropic stream broke off: {type(e).__name__}") from e
         except anthropic.AnthropicError as e:
             raise ProviderError(f"anthropic request failed: {e}") from e
         for index in sorted(blocks):

@@ -13,9 +13,10 @@ File shape::
             tool_calls: [{name: get_order, arguments: {id: "42"}}]
           2: "Your order shipped."         # a plain string is a text answer
 
-The scenario is metadata ``mock_scenario`` if set, else the first scenario whose ``match`` phrase occurs in
-the latest user message, else the scenario named ``default``; with none, the top-level ``defaultResponse``
-(or an echo of the user message) answers. The turn number is the number of assistant messages already in the
+The scenario is metadata ``mock_scenario`` if set, else the one for metadata ``content_type`` (image →
+``image-analysis``, audio → ``audio-analysis``, document → ``document-qa``), else the first scenario whose
+``match`` phrase occurs in the latest user message, else the scenario named ``default``; with none, the
+top-level ``defaultResponse`` (or an echo of the user message) answers. The turn number is the number of assistant messages already in the
 history plus one, so a tool call in turn 1 is followed by turn 2 once the result is fed back. Text streams
 word by word; usage counts whitespace-separated words.
 """
@@ -39,6 +40,7 @@ from omnia_runtime.providers.base import (
 )
 
 MAX_MOCK_FILE_BYTES = 4 * 1024 * 1024
+_CONTENT_TYPE_SCENARIOS = {"image": "image-analysis", "audio": "audio-analysis", "document": "document-qa"}
 
 
 def load_scenarios(path: Path) -> dict[str, Any]:
@@ -75,6 +77,9 @@ class MockProvider:
         chosen = request.metadata.get("mock_scenario")
         if chosen and chosen in scenarios:
             return scenarios[chosen]
+        by_content = _CONTENT_TYPE_SCENARIOS.get(request.metadata.get("content_type", ""))
+        if by_content and by_content in scenarios:
+            return scenarios[by_content]
         lowered = user_text.lower()
         for scenario in scenarios.values():
             phrases = scenario.get("match") or []

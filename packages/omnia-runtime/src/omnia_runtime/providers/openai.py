@@ -7,6 +7,8 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import httpx
+
 from omnia_runtime.errors import MissingExtraError, ProviderError, ProviderUnavailableError
 from omnia_runtime.providers.arguments import parse_arguments
 from omnia_runtime.providers.base import (
@@ -114,6 +116,8 @@ class OpenAIProvider:
             raise ProviderUnavailableError(f"{self.name} is unavailable: {type(e).__name__}: {e}") from e
         except openai.APIStatusError as e:
             raise ProviderError(f"{self.name} rejected the request (HTTP {e.status_code}): {e.message}") from e
+        except httpx.HTTPError as e:  # the connection broke while the stream was being read
+            raise ProviderUnavailableError(f"{self.name} stream broke off: {type(e).__name__}") from e
         except openai.OpenAIError as e:
             raise ProviderError(f"{self.name} request failed: {e}") from e
         for index in sorted(calls):
