@@ -16,9 +16,9 @@ File shape::
 The scenario is metadata ``mock_scenario`` if set, else the one for metadata ``content_type`` (image →
 ``image-analysis``, audio → ``audio-analysis``, document → ``document-qa``), else the first scenario whose
 ``match`` phrase occurs in the latest user message, else the scenario named ``default``; with none, the
-top-level ``defaultResponse`` (or an echo of the user message) answers. The turn number is the number of assistant messages already in the
-history plus one, so a tool call in turn 1 is followed by turn 2 once the result is fed back. Text streams
-word by word; usage counts whitespace-separated words.
+top-level ``defaultResponse`` (or an echo of the user message) answers. The turn number is the number of
+assistant messages already in the history plus one, so a tool call in turn 1 is followed by turn 2 once the
+result is fed back. Text streams word by word; usage counts whitespace-separated words.
 """
 
 import itertools
