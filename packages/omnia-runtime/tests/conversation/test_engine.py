@@ -175,3 +175,15 @@ async def test_spans_chain_turn_then_chat_then_tool_call_with_the_session_id() -
     assert tool.parent.span_id == span_id(chat)
     assert (chat.attributes or {})["gen_ai.system"] == "mock"
     assert "gen_ai.usage.cost" in (chat.attributes or {})
+
+
+async def test_concurrent_turns_of_one_session_both_land_in_the_history() -> None:
+    import asyncio
+
+    subject = engine({}, {1: "one", 2: "two"})
+    async with asyncio.TaskGroup() as group:
+        group.create_task(subject.run_turn(Turn("same", "a"), Recorder()))
+        group.create_task(subject.run_turn(Turn("same", "b"), Recorder()))
+    history = await subject.store.load("same") or []
+    assert [m.content for m in history] == ["a", "one", "b", "two"]
+    assert subject._session_locks == {}

@@ -13,10 +13,12 @@ tool is offered even when the prompt does not list it), minus ``tool_policy.bloc
 response asked for).
 """
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -96,6 +98,25 @@ class ConversationEngine:
         self.default_params = default_params or GenerationParams()
         self.agent_name = agent_name
         self.namespace = namespace
+        self._session_locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def _session_turn(self, session_id: str) -> AsyncIterator[None]:
+        """One turn at a time per session in this process, so two turns cannot overwrite each other's history."""
+        if not session_id:
+            yield
+            return
+        lock = self._session_locks.setdefault(session_id, asyncio.Lock())
+        self._lock_users[session_id] = self._lock_users.get(session_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[session_id] -= 1
+            if not self._lock_users[session_id]:
+                del self._lock_users[session_id]
+                del self._session_locks[session_id]
 
     def offered_tools(self) -> list[ToolSpec]:
         blocked = set(self.prompt.tool_policy.blocklist)
@@ -140,7 +161,8 @@ class ConversationEngine:
             attributes={"session.id": turn.session_id, "omnia.agent.name": self.agent_name},
         ):
             try:
-                final, usage = await self._turn(turn, emitter, values)
+                async with self._session_turn(turn.session_id):
+                    final, usage = await self._turn(turn, emitter, values)
                 status = "success"
             finally:
                 metrics.TURN_DURATION.labels(status).observe(time.monotonic() - started)
