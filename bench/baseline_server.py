@@ -51,14 +51,19 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--chunks", type=int, default=200)
+    parser.add_argument("--ws", default="websockets", help="uvicorn WebSocket implementation (default websockets)")
+    parser.add_argument("--ping-interval", type=float, default=20.0, help="server ping interval, s (default 20)")
     options = parser.parse_args()
     uvicorn.run(
         make_app(options.chunks),
         host=options.host,
         port=options.port,
         loop="uvloop",
-        ws="websockets",
+        ws=options.ws,
         ws_per_message_deflate=False,
+        ws_ping_interval=options.ping_interval,
+        ws_ping_timeout=options.ping_interval * 2,
+        backlog=4096,
         log_level="warning",
     )
 

@@ -67,11 +67,18 @@ def running(args: list[str], *, env: Mapping[str, str] | None = None) -> Iterato
 @contextlib.contextmanager
 def baseline_server(chunks: int) -> Iterator[str]:
     """The bare uvicorn endpoint; yields its WebSocket URL."""
+    with baseline_process(chunks) as (url, _pid):
+        yield url
+
+
+@contextlib.contextmanager
+def baseline_process(chunks: int, *extra_args: str) -> Iterator[tuple[str, int]]:
+    """The bare uvicorn endpoint with more baseline_server.py options; yields its WebSocket URL and pid."""
     port = free_port()
     args = [sys.executable, str(BENCH_DIR / "baseline_server.py"), "--port", str(port), "--chunks", str(chunks)]
-    with running(args) as process:
+    with running([*args, *extra_args]) as process:
         wait_port(port, process)
-        yield f"ws://127.0.0.1:{port}/ws"
+        yield f"ws://127.0.0.1:{port}/ws", process.pid
 
 
 def rss_kib(pid: int) -> int:
@@ -87,3 +94,11 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def peak_rss_kib(pid: int) -> int:
+    """Peak resident set size (VmHWM) of a running process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for pid {pid}")

@@ -61,7 +61,10 @@ def write_config(directory: Path, chunks: int) -> tuple[Path, Path]:
 
 
 @contextlib.contextmanager
-def agent_stack(*, chunks: int = 200, extra_env: dict[str, str] | None = None) -> Iterator[AgentStack]:
+def agent_stack(
+    *, chunks: int = 200, extra_env: dict[str, str] | None = None, facade_env: dict[str, str] | None = None
+) -> Iterator[AgentStack]:
+    """Runtime + facade; ``extra_env`` goes to both processes, ``facade_env`` to the facade only."""
     with tempfile.TemporaryDirectory(prefix="omnia-bench-") as tmp:
         pack, mock = write_config(Path(tmp), chunks)
         grpc_port, runtime_health, facade_port, facade_health = (free_port() for _ in range(4))
@@ -88,6 +91,7 @@ def agent_stack(*, chunks: int = 200, extra_env: dict[str, str] | None = None) -
             "OMNIA_RUNTIME_ADDRESS": f"127.0.0.1:{grpc_port}",
             "OMNIA_FACADE_ALLOW_UNAUTHENTICATED": "true",
             **(extra_env or {}),
+            **(facade_env or {}),
         }
         with running([sys.executable, "-m", "omnia_runtime", "serve"], env=runtime_env) as runtime:
             runtime_ready = wait_http_ok(f"http://127.0.0.1:{runtime_health}/readyz", runtime)

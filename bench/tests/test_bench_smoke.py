@@ -14,7 +14,7 @@ RUN_TIMEOUT_S = 120
 
 
 def test_every_benchmark_script_is_found() -> None:
-    assert {"bench_streaming", "bench_tools", "bench_startup"} <= set(BENCHMARKS)
+    assert {"bench_streaming", "bench_connections", "bench_operator", "bench_tools", "bench_startup"} <= set(BENCHMARKS)
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
