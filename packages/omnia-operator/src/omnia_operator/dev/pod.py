@@ -2,7 +2,8 @@
 
 Each container becomes one process running the command its image runs (`omnia-runtime serve`, `omnia-facade
 serve`), with the container's env and its volume mounts materialised as directories under the work dir:
-ConfigMap and Secret volumes (also projected) become files, emptyDir and claims become empty directories. Paths
+ConfigMap and Secret volumes (also projected) become files, emptyDir and claims become empty directories
+(except the /tmp scratch mount, which stays the machine's /tmp). Paths
 inside the pod (`/etc/omnia/pack/pack.json`) are rewritten to those directories wherever they appear in env
 values or in the text of mounted ConfigMap files (tools.yaml names `/etc/omnia/tool-secrets/<handler>`).
 
@@ -26,6 +27,8 @@ IMAGE_COMMANDS: dict[str, list[str]] = {
     "runtime": [sys.executable, "-m", "omnia_runtime", "serve"],
 }
 MAX_FILE_BYTES = 4 * 1024 * 1024
+# Scratch mounts that stay the machine's own directory (a local path may live under /tmp itself).
+SHARED_DIRS = ("/tmp",)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 Lookup = Callable[[str, str, str], Awaitable[KubeObject | None]]
@@ -66,11 +69,13 @@ def _config_map_value(config_map: KubeObject, key: str) -> str | None:
 
 
 def _rewrite(text: str, mounts: Mapping[str, Path]) -> str:
-    for mount_path in sorted(mounts, key=len, reverse=True):
-        local = str(mounts[mount_path])
-        pattern = r"(?<![^\s\"'=:])" + re.escape(mount_path.rstrip("/")) + r"(?=/|$|\s|\"|')"
-        text = re.sub(pattern, local.replace("\\", "\\\\"), text)
-    return text
+    """Replace pod paths under any mount with local ones, in one pass (a local path may itself start with /tmp)."""
+    if not mounts:
+        return text
+    by_path = {m.rstrip("/"): str(local) for m, local in mounts.items()}
+    alternatives = "|".join(re.escape(m) for m in sorted(by_path, key=len, reverse=True))
+    pattern = r"(?<![^\s\"'=:])(" + alternatives + r")(?=/|$|\s|\"|')"
+    return re.sub(pattern, lambda match: by_path[match.group(1)], text)
 
 
 def _write(path: Path, content: str, *, secret: bool) -> None:
@@ -183,8 +188,12 @@ class PodMaterializer:
                     raise PodError(f"container {cname}: subPath mounts do not run locally")
                 if mount["name"] not in volumes:
                     raise PodError(f"container {cname}: volume {mount['name']} is not defined in the pod")
+                if str(mount["mountPath"]).rstrip("/") in SHARED_DIRS:
+                    continue
                 mounts[str(mount["mountPath"])] = volumes[mount["name"]][0]
             for mount in container.get("volumeMounts") or []:
+                if str(mount["mountPath"]).rstrip("/") in SHARED_DIRS:
+                    continue
                 directory, files, secret = volumes[mount["name"]]
                 for relative, content in files.items():
                     _write(directory / relative, content if secret else _rewrite(content, mounts), secret=secret)
