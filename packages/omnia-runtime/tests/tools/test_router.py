@@ -214,3 +214,19 @@ async def test_each_call_is_traced_with_handler_and_attempts(backend, make_http_
     assert span.attributes["tool.handler.name"] == "traced-api"
     assert span.attributes["tool.handler.type"] == "http"
     assert span.attributes["attempts"] == 2
+
+
+async def test_a_call_inside_the_loops_tool_span_adds_to_it_instead_of_nesting_another(
+    backend, make_http_handler, spans
+) -> None:
+    url, _ = backend
+    handler = make_http_handler(f"{url}/echo", name="inner-api", tool="inner")
+    router = ToolRouter()
+    await router.start(ToolsConfig(handlers=[handler]))
+    with trace.get_tracer("test").start_as_current_span("omnia.tool.call", attributes={"session.id": "s1"}):
+        await router.execute("inner", {}, context=CONTEXT)
+    await router.aclose()
+    (span,) = [s for s in spans.get_finished_spans() if s.name == "omnia.tool.call"]
+    assert span.attributes is not None
+    assert span.attributes["session.id"] == "s1"
+    assert span.attributes["tool.handler.name"] == "inner-api"

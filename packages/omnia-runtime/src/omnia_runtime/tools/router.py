@@ -31,7 +31,7 @@ from omnia_runtime.tools.config import ToolsConfig
 from omnia_runtime.tools.discovery import close_adapter, create_adapter, start_adapter
 from omnia_runtime.tools.errors import CircuitOpenError, ToolArgumentsError, ToolBackendError, ToolRejectedError
 from omnia_runtime.tools.resilience import CircuitBreaker, call_with_retries
-from omnia_runtime.tools.telemetry import TOOL_CALL_DURATION, TOOL_CALLS, tracer
+from omnia_runtime.tools.telemetry import TOOL_CALL_DURATION, TOOL_CALLS, tool_call_span
 
 __all__ = ["ToolRouter"]
 
@@ -158,7 +158,7 @@ class ToolRouter:
             nonlocal attempts
             attempts = number
 
-        with tracer.start_as_current_span("omnia.tool.call") as span:
+        with tool_call_span() as span:
             span.set_attribute("tool.name", name)
             span.set_attribute("tool.handler.name", handler.name)
             span.set_attribute("tool.handler.type", handler.type)
