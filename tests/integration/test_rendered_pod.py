@@ -46,9 +46,7 @@ async def test_answer_streams_after_http_and_mcp_tool_calls(
     async with ws:
         result = await turn(ws, "what is the weather?", session_id=session_id)
     assert result.errors == []
-    assert result.content == "Let me look that up.It is sunny in Paris and the umbrella page is ready." or (
-        "It is sunny in Paris" in result.content
-    )
+    assert result.content.endswith("It is sunny in Paris and the umbrella page is ready.")
     assert len(result.chunks) >= 2, "the answer should stream in several chunks"
     assert http_tool_server.calls[before:] == [{"city": ["Paris"]}]
     assert mcp_calls.read_text().splitlines()[-1] == "umbrellas"

@@ -33,6 +33,8 @@ class StartError(Exception):
 def check_port_free(host: str, port: int, what: str) -> None:
     """Raise StartError when host:port cannot be bound (another process has it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers do: a port whose last connections linger in TIME_WAIT is free to listen on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as e:
