@@ -159,16 +159,19 @@ async def until_quiet(api: FakeKubeAPI, timeout_s: float) -> float:
 class OperatorProcess:
     """``python -m omnia_operator run`` against the fake; ``async with`` starts it and waits for /readyz."""
 
-    def __init__(self, url: str, workers: int) -> None:
+    def __init__(self, url: str, workers: int, profile: Path | None = None) -> None:
         self._url = url
         self._workers = workers
+        self._profile = profile
         self.process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> "OperatorProcess":
         health = free_port()
+        profiler = ["-m", "cProfile", "-o", str(self._profile)] if self._profile else []
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "omnia_operator", "run", "--kube-url", self._url, "--health-port", str(health),
-            "--metrics-port", "0", "--workers", str(self._workers), "--log-level", "error",
+            sys.executable, *profiler, "-m", "omnia_operator", "run", "--kube-url", self._url,
+            "--health-port", str(health), "--metrics-port", "0",
+            "--workers", str(self._workers), "--log-level", "error",
             env={"OMNIA_OPERATOR_BIND_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin"},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
@@ -209,7 +212,9 @@ async def create_all(kube: KubeClient, objects: list[tuple[ResourceKind, dict[st
             group.create_task(create(kind, obj))
 
 
-async def measure(agents: int, fanout: int, latency_s: float, workers: int, timeout_s: float) -> list[Figure]:
+async def measure(
+    agents: int, fanout: int, latency_s: float, workers: int, timeout_s: float, profile: Path | None
+) -> list[Figure]:
     async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as api, KubeClient.for_url(api.url) as kube:
         watcher = Watcher(api)
         key = base64.b64encode(b"sk-bench").decode()
@@ -217,7 +222,7 @@ async def measure(agents: int, fanout: int, latency_s: float, workers: int, time
         await kube.create(kinds.SECRET, {**secret, "metadata": {"name": "llm-key", "namespace": NS}})
         await kube.create(kinds.TOOL_REGISTRY, registry("Weather, version 1"))
         api.faults.latency = latency_s
-        async with OperatorProcess(api.url, workers) as operator:
+        async with OperatorProcess(api.url, workers, profile) as operator:
             assert operator.process is not None
             writes_before = api.write_count
             start = time.perf_counter()
@@ -279,12 +284,15 @@ def main() -> None:
     parser.add_argument("--agents", type=int, help="override the number of agents (at most 5,000)")
     parser.add_argument("--latency-ms", type=float, default=2.0, help="fake API latency per request (default 2)")
     parser.add_argument("--workers", type=int, default=3, help="operator workers per kind (default 3)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the first operator process to this file")
     options = parser.parse_args()
     agents, timeout_s = (20, 60.0) if options.tiny else (1000, 300.0) if options.full else (1000, 120.0)
     if options.agents:
         agents = max(2, min(options.agents, 5000))
     fanout = agents // 2
-    figures = asyncio.run(measure(agents, fanout, options.latency_ms / 1000, options.workers, timeout_s))
+    figures = asyncio.run(
+        measure(agents, fanout, options.latency_ms / 1000, options.workers, timeout_s, options.profile)
+    )
     print_figures("operator scale (fake API)", figures)
 
 
