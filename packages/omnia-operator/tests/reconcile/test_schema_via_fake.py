@@ -46,7 +46,11 @@ async def test_fake_api_agrees_with_the_offline_validator_on_every_sample(
         ("Provider", {"type": "openai"}, "spec.model is required for all provider types except mock"),
         ("AgentRuntime", {"promptPackRef": {"name": "p"}, "facades": [{}], "context": {"type": "redis"}}, "storeRef"),
         ("PromptPack", {"version": "v1", "source": {"type": "configmap", "configMapRef": {"name": "c"}}}, "version"),
-        ("ToolRegistry", {"handlers": [{"name": "h", "type": "grpc"}]}, "need tool"),
+        (
+            "ToolRegistry",
+            {"handlers": [{"name": "h", "type": "http", "httpConfig": {"endpoint": "http://x"}}]},
+            "need tool",
+        ),
     ],
 )
 async def test_fake_api_rejects_bad_specs_with_the_schema_message(

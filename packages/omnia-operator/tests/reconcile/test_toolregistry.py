@@ -1,37 +1,163 @@
-"""ToolRegistry reconcile against the fake API server."""
+"""ToolRegistry reconcile against the fake API server, with live discovery of real tool servers."""
 
+import asyncio
+from typing import Any
+
+import pytest
 from manifests import secret, tool_registry  # pyright: ignore[reportMissingImports]
+from tool_servers import (  # pyright: ignore[reportMissingImports]
+    MCP_SERVER,
+    PYTHON,
+    grpc_tool_server,
+    openapi_server,
+)
 
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.reconcile.kube_source import KubeObjectSource
 from omnia_operator.reconcile.mapping import registries_using_secret
+from omnia_operator.reconcile.tool_discovery import ToolDiscovery
 from omnia_operator.reconcile.toolregistry import ToolRegistryReconciler
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
-MCP = {"name": "docs", "type": "mcp", "mcpConfig": {"transport": "streamable-http", "endpoint": "http://docs/mcp"}}
 
 
-async def test_registry_lists_explicit_tools_and_marks_self_describing_ones_unknown(
-    api: FakeKubeAPI, kube: KubeClient
-) -> None:
-    registry = tool_registry()
-    registry["spec"]["handlers"].append(MCP)
-    await kube.create(kinds.TOOL_REGISTRY, registry)
+def mcp_stdio(name: str = "docs", mode: str = "stdio") -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "mcp",
+        "timeout": "20s",
+        "mcpConfig": {"transport": "stdio", "command": PYTHON, "args": [MCP_SERVER, mode]},
+    }
+
+
+async def status_of(kube: KubeClient, name: str = "tools") -> dict[str, Any]:
+    return (await kube.get(kinds.TOOL_REGISTRY, name, NS))["status"]
+
+
+async def test_mcp_openapi_and_grpc_servers_are_discovered_into_status(api: FakeKubeAPI, kube: KubeClient) -> None:
+    async with openapi_server() as base, grpc_tool_server() as grpc_endpoint:
+        handlers = [
+            mcp_stdio(),
+            {"name": "pets", "type": "openapi", "openAPIConfig": {"specURL": f"{base}/openapi.json"}},
+            {"name": "calc", "type": "grpc", "grpcConfig": {"endpoint": grpc_endpoint}},
+        ]
+        await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=handlers))
+        reconciler = ToolRegistryReconciler(kube, KubeObjectSource(kube))
+        outcome = await reconciler.reconcile(NS, "tools")
+        status = await status_of(kube)
+        assert status["phase"] == "Ready", status["conditions"]
+        tools = {(t["handlerName"], t["name"]): t for t in status["discoveredTools"]}
+        assert {("docs", "search_docs"), ("docs", "fetch_page"), ("calc", "add"), ("calc", "negate")} <= set(tools)
+        assert {name for handler, name in tools if handler == "pets"} == {"listPets", "getPet"}
+        assert "petId" in tools[("pets", "getPet")]["inputSchema"]["properties"]
+        assert tools[("docs", "search_docs")]["description"] == "Search the documentation"
+        assert "query" in tools[("docs", "search_docs")]["inputSchema"]["properties"]
+        assert tools[("calc", "add")]["inputSchema"]["properties"]["a"] == {"type": "number"}
+        assert all(t["status"] == "Available" for t in tools.values())
+        assert status["discoveredToolsCount"] == len(tools) == 6
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert conditions["HandlersValid"]["status"] == "True"
+        assert conditions["ToolsDiscovered"]["status"] == "True"
+        assert outcome.requeue_after == reconciler.discovery.ttl
+        before = api.write_count
+        await reconciler.reconcile(NS, "tools")
+        assert api.write_count == before, "an unchanged registry is not written again"
+
+
+async def test_unreachable_server_marks_its_tools_unavailable_and_the_registry_degraded(kube: KubeClient) -> None:
+    handlers = [
+        {"name": "gone", "type": "grpc", "grpcConfig": {"endpoint": "127.0.0.1:9"}, "timeout": "2s"},
+        tool_registry()["spec"]["handlers"][0],
+    ]
+    await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=handlers))
     await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
-    reconciler = ToolRegistryReconciler(kube, KubeObjectSource(kube))
-    await reconciler.reconcile(NS, "tools")
-    status = (await kube.get(kinds.TOOL_REGISTRY, "tools", NS))["status"]
-    assert status["phase"] == "Ready"
-    assert status["discoveredToolsCount"] == 2
+    outcome = await ToolRegistryReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "tools")
+    status = await status_of(kube)
+    assert status["phase"] == "Degraded"
     by_handler = {t["handlerName"]: t for t in status["discoveredTools"]}
-    assert by_handler["weather"]["name"] == "get_weather"
+    assert by_handler["gone"]["status"] == "Unavailable"
+    assert "gone" in by_handler["gone"]["error"]
     assert by_handler["weather"]["status"] == "Available"
-    assert by_handler["docs"]["status"] == "Unknown"
-    before = api.write_count
-    await reconciler.reconcile(NS, "tools")
-    assert api.write_count == before
+    assert status["discoveredToolsCount"] == 1
+    assert outcome.requeue_after is not None
+
+
+async def test_hung_mcp_server_costs_only_its_own_timeout_and_other_handlers_are_discovered(
+    kube: KubeClient,
+) -> None:
+    hung = {**mcp_stdio("stuck", "silent"), "timeout": "1s"}
+    await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=[hung, mcp_stdio()]))
+    reconciler = ToolRegistryReconciler(kube, KubeObjectSource(kube), ToolDiscovery(timeout=20.0))
+    async with asyncio.timeout(25):
+        await reconciler.reconcile(NS, "tools")
+    status = await status_of(kube)
+    by_handler: dict[str, list[dict[str, Any]]] = {}
+    for tool in status["discoveredTools"]:
+        by_handler.setdefault(tool["handlerName"], []).append(tool)
+    assert [t["status"] for t in by_handler["stuck"]] == ["Unavailable"]
+    assert "within 1s" in by_handler["stuck"][0]["error"]
+    assert {t["name"] for t in by_handler["docs"]} == {"search_docs", "fetch_page"}
+
+
+async def test_service_selector_resolves_to_the_cluster_dns_name(kube: KubeClient) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "weather-api", "namespace": NS, "labels": {"app": "weather"}},
+        "spec": {"ports": [{"name": "http", "port": 8080}]},
+    }
+    await kube.create(kinds.SERVICE, service)
+    handler = {
+        "name": "weather",
+        "type": "http",
+        "tool": {"name": "get_weather", "description": "Weather"},
+        "httpConfig": {"endpoint": "http://placeholder/v1/weather"},
+        "selector": {"matchLabels": {"app": "weather"}},
+    }
+    unmatched = {**handler, "name": "other", "selector": {"matchLabels": {"app": "nothing"}}}
+    await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=[handler, unmatched]))
+    await ToolRegistryReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "tools")
+    status = await status_of(kube)
+    by_handler = {t["handlerName"]: t for t in status["discoveredTools"]}
+    assert by_handler["weather"]["endpoint"] == "http://weather-api.default.svc.cluster.local:8080/v1/weather"
+    assert by_handler["other"]["status"] == "Unavailable"
+    assert "app=nothing" in by_handler["other"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [
+        (
+            {
+                "name": "slow",
+                "type": "http",
+                "tool": {"name": "t", "description": "d"},
+                "httpConfig": {
+                    "endpoint": "http://x/",
+                    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "1m", "maxBackoff": "1s"},
+                },
+            },
+            "initialBackoff must not exceed maxBackoff",
+        ),
+        (
+            {**mcp_stdio("local"), "auth": {"type": "bearer", "secretRef": {"name": "s"}}},
+            "auth is not allowed on a stdio MCP server",
+        ),
+    ],
+)
+async def test_invalid_handler_fails_the_registry_with_a_message_saying_what_to_fix(
+    kube: KubeClient, handler: dict[str, Any], message: str
+) -> None:
+    await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=[handler]))
+    outcome = await ToolRegistryReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "tools")
+    status = await status_of(kube)
+    assert status["phase"] == "Failed"
+    valid = next(c for c in status["conditions"] if c["type"] == "HandlersValid")
+    assert valid["status"] == "False"
+    assert message in valid["message"]
+    assert outcome.requeue_after is None
 
 
 async def test_registry_with_a_missing_auth_secret_is_degraded_and_requeued(api: FakeKubeAPI, kube: KubeClient) -> None:
@@ -39,7 +165,7 @@ async def test_registry_with_a_missing_auth_secret_is_degraded_and_requeued(api:
     outcome = await ToolRegistryReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "tools")
     stored = await kube.get(kinds.TOOL_REGISTRY, "tools", NS)
     assert stored["status"]["phase"] == "Degraded"
-    assert "weather-token" in stored["status"]["conditions"][0]["message"]
+    assert "weather-token" in stored["status"]["discoveredTools"][0]["error"]
     assert outcome.requeue_after is not None
     keys = registries_using_secret(lambda ns: [stored])("ADDED", secret("weather-token", {"token": "t"}), None)
     assert [k.name for k in keys] == ["tools"]

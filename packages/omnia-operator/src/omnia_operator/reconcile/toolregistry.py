@@ -1,8 +1,12 @@
-"""ToolRegistry reconcile: validate handlers and publish the tools they declare.
+"""ToolRegistry reconcile: validate handlers, resolve endpoints, discover tools, publish them in status.
 
-Handlers with an explicit `tool` (http, grpc, client) are listed as Available. MCP and OpenAPI handlers
-describe their own tools; the runtime enumerates them at start-up, so here they appear once per handler with
-status Unknown and a message saying so (live discovery from the operator is the next operator issue).
+Per handler: checks (tool_discovery.handler_problems), the credential Secret when auth is set, the endpoint
+(Service discovery by label selector, see resolve/endpoints.py), then tools: an inline `tool` is listed as
+declared; self-describing handlers (MCP, OpenAPI, gRPC without `tool`) are asked live through the runtime's
+discovery code, all at once and each under a timeout. Phase: Failed when a handler is invalid, Degraded when a
+tool is unavailable, else Ready. The key is requeued every re-discovery interval so servers that change
+their tools (or come up late) are picked up; `lastDiscoveryTime` only moves when the result changed, so an
+unchanged registry causes no writes.
 """
 
 from typing import Any
@@ -14,45 +18,75 @@ from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
-from omnia_operator.reconcile.conditions import condition
+from omnia_operator.reconcile.conditions import condition, now
 from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.reconcile.tool_discovery import ToolDiscovery, handler_problems, is_self_describing
+from omnia_operator.resolve.endpoints import endpoint_from_services, selector_string
 from omnia_operator.resolve.providers import secret_value
 from omnia_operator.resolve.source import ObjectSource
 from omnia_operator.resolve.tools import handler_entry
 
 SECRET_REQUEUE = 30.0
+MAX_STATUS_TOOLS = 512
 
 
-def _tool_entry(handler: Handler) -> dict[str, Any]:
-    entry = handler_entry(handler)
-    if handler.tool is not None:
-        tool: dict[str, Any] = {
-            "name": handler.tool.name,
-            "handlerName": handler.name,
-            "description": handler.tool.description,
-            "status": "Available",
-        }
-        if handler.tool.input_schema is not None:
-            tool["inputSchema"] = handler.tool.input_schema
-        if handler.tool.output_schema is not None:
-            tool["outputSchema"] = handler.tool.output_schema
-    else:
-        tool = {
-            "name": handler.name,
-            "handlerName": handler.name,
-            "description": f"tools of the {handler.type} handler {handler.name}",
-            "status": "Unknown",
-            "error": "self-describing handler: the runtime lists its tools when it starts",
-        }
-    if entry.get("endpoint"):
-        tool["endpoint"] = entry["endpoint"]
+def _unavailable(handler: Handler, error: str, endpoint: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": handler.tool.name if handler.tool else handler.name,
+        "handlerName": handler.name,
+        "description": handler.tool.description if handler.tool else f"tools of the {handler.type} handler",
+        "status": "Unavailable",
+        "error": error[:4096],
+    }
+    if endpoint:
+        entry["endpoint"] = endpoint
+    return entry
+
+
+def _declared(handler: Handler, endpoint: str | None) -> dict[str, Any]:
+    assert handler.tool is not None
+    tool: dict[str, Any] = {
+        "name": handler.tool.name,
+        "handlerName": handler.name,
+        "description": handler.tool.description,
+        "status": "Available",
+    }
+    if handler.tool.input_schema is not None:
+        tool["inputSchema"] = handler.tool.input_schema
+    if handler.tool.output_schema is not None:
+        tool["outputSchema"] = handler.tool.output_schema
+    if endpoint:
+        tool["endpoint"] = endpoint
     return tool
 
 
 class ToolRegistryReconciler:
-    def __init__(self, client: KubeClient, source: ObjectSource) -> None:
+    def __init__(self, client: KubeClient, source: ObjectSource, discovery: ToolDiscovery | None = None) -> None:
         self._client = client
         self._source = source
+        self.discovery = discovery or ToolDiscovery()
+
+    async def _resolve_endpoint(self, handler: Handler, namespace: str) -> tuple[str | None, str]:
+        if handler.selector is None:
+            return None, ""
+        target_ns = handler.selector.namespace or namespace
+        listed = await self._client.list(
+            kinds.SERVICE, target_ns, label_selector=selector_string(handler.selector.match_labels)
+        )
+        return endpoint_from_services(handler, target_ns, list(listed.items))
+
+    async def _credential(self, handler: Handler, namespace: str) -> tuple[bytes | None, str]:
+        auth = handler.auth
+        if auth is None or auth.secret_ref is None or auth.type == "none":
+            return None, ""
+        secret = await self._source.get("Secret", namespace, auth.secret_ref.name)
+        key = auth.secret_ref.key or "token"
+        if secret is None:
+            return None, f"handler {handler.name}: Secret {auth.secret_ref.name} not found; create it with key {key}"
+        value = secret_value(secret, key)
+        if value is None:
+            return None, f"handler {handler.name}: Secret {auth.secret_ref.name} has no key {key}"
+        return value, ""
 
     async def reconcile(self, namespace: str, name: str) -> Outcome:
         try:
@@ -61,7 +95,8 @@ class ToolRegistryReconciler:
             return Outcome()
         meta = raw.get("metadata") or {}
         generation = int(meta.get("generation") or 0)
-        existing: list[dict[str, Any]] = list((raw.get("status") or {}).get("conditions") or [])
+        old_status = raw.get("status") or {}
+        existing: list[dict[str, Any]] = list(old_status.get("conditions") or [])
         try:
             registry = parse_tool_registry(raw)
         except InvalidResourceError as e:
@@ -72,43 +107,73 @@ class ToolRegistryReconciler:
             }
             await write_status(self._client, kinds.TOOL_REGISTRY, raw, status)
             return Outcome()
-        problems: list[str] = []
+        invalid: list[str] = []
+        unavailable: list[str] = []
+        per_handler: dict[str, list[dict[str, Any]]] = {}
+        jobs: dict[str, tuple[Handler, dict[str, Any], bytes | None]] = {}
         for handler in registry.spec.handlers:
-            auth = handler.auth
-            if auth is None or auth.secret_ref is None or auth.type == "none":
+            endpoint, endpoint_problem = await self._resolve_endpoint(handler, namespace)
+            entry = handler_entry(handler, endpoint)
+            problems = handler_problems(handler, entry)
+            if problems:
+                invalid.extend(problems)
+                per_handler[handler.name] = [_unavailable(handler, "; ".join(problems))]
                 continue
-            secret = await self._source.get("Secret", namespace, auth.secret_ref.name)
-            key = auth.secret_ref.key or "token"
-            if secret is None:
-                problems.append(f"handler {handler.name}: Secret {auth.secret_ref.name} not found")
-            elif secret_value(secret, key) is None:
-                problems.append(f"handler {handler.name}: Secret {auth.secret_ref.name} has no key {key}")
-        tools = [_tool_entry(h) for h in registry.spec.handlers]
-        valid = not problems
+            credential, secret_problem = await self._credential(handler, namespace)
+            if endpoint_problem or secret_problem:
+                problem = endpoint_problem or secret_problem
+                unavailable.append(problem)
+                per_handler[handler.name] = [_unavailable(handler, problem, endpoint)]
+                continue
+            if is_self_describing(handler):
+                jobs[handler.name] = (handler, entry, credential)
+            else:
+                per_handler[handler.name] = [_declared(handler, endpoint)]
+        found = await self.discovery.discover_all(f"{namespace}/{name}", jobs)
+        for handler_name, result in found.items():
+            handler, entry, _ = jobs[handler_name]
+            if result.error is not None:
+                unavailable.append(result.error)
+                per_handler[handler_name] = [_unavailable(handler, result.error, entry.get("endpoint"))]
+            else:
+                per_handler[handler_name] = result.tools
+        tools = [t for h in registry.spec.handlers for t in per_handler.get(h.name, [])][:MAX_STATUS_TOOLS]
+        available = sum(t["status"] == "Available" for t in tools)
         conditions = [
             condition(
                 existing,
                 "HandlersValid",
-                valid,
-                "HandlersValid" if valid else "CredentialsMissing",
-                "; ".join(problems) or f"{len(tools)} handler(s) valid",
+                not invalid,
+                "HandlersValid" if not invalid else "HandlerInvalid",
+                "; ".join(invalid) or f"{len(registry.spec.handlers)} handler(s) valid",
                 generation,
             ),
             condition(
                 existing,
                 "ToolsDiscovered",
-                True,
-                "ToolsListed",
-                f"{sum(t['status'] == 'Available' for t in tools)} tool(s) declared",
+                not unavailable and not invalid,
+                "ToolsDiscovered" if not unavailable else "DiscoveryFailed",
+                f"{available} tool(s) available" + (f"; unavailable: {'; '.join(unavailable)}" if unavailable else ""),
                 generation,
             ),
         ]
-        status = {
-            "phase": "Ready" if valid else "Degraded",
-            "discoveredToolsCount": len(tools),
+        phase = "Failed" if invalid else ("Degraded" if unavailable else "Ready")
+        status: dict[str, Any] = {
+            "phase": phase,
+            "discoveredToolsCount": available,
             "discoveredTools": tools,
             "observedGeneration": generation,
             "conditions": conditions,
         }
+        comparable = {k: v for k, v in old_status.items() if k != "lastDiscoveryTime"}
+        status["lastDiscoveryTime"] = (
+            old_status.get("lastDiscoveryTime")
+            if comparable == status and old_status.get("lastDiscoveryTime")
+            else now()
+        )
         await write_status(self._client, kinds.TOOL_REGISTRY, raw, status)
-        return Outcome(None if valid else SECRET_REQUEUE)
+        if invalid:
+            return Outcome()
+        if unavailable:
+            return Outcome(self.discovery.retry if jobs else SECRET_REQUEUE)
+        return Outcome(self.discovery.ttl if jobs else None)

@@ -15,6 +15,7 @@ from omnia_operator.api.models.agentruntime import AgentRuntimeSpec
 from omnia_operator.api.models.resources import ToolRegistry, parse_tool_registry
 from omnia_operator.api.models.toolregistry import Handler
 from omnia_operator.errors import InvalidResourceError
+from omnia_operator.resolve.endpoints import configured_endpoint
 from omnia_operator.resolve.outcome import Check
 from omnia_operator.resolve.providers import secret_value
 from omnia_operator.resolve.source import ObjectSource
@@ -51,22 +52,10 @@ class ToolsResolution:
         return yaml.safe_dump(self.config, sort_keys=False, allow_unicode=True)
 
 
-def _endpoint(handler: Handler) -> str | None:
-    if handler.http_config:
-        return handler.http_config.endpoint
-    if handler.grpc_config:
-        return handler.grpc_config.endpoint
-    if handler.mcp_config:
-        return handler.mcp_config.endpoint
-    if handler.open_api_config:
-        return handler.open_api_config.spec_url
-    return None
-
-
-def handler_entry(handler: Handler) -> dict[str, Any]:
-    """One `handlers[]` entry of tools.yaml."""
+def handler_entry(handler: Handler, resolved_endpoint: str | None = None) -> dict[str, Any]:
+    """One `handlers[]` entry of tools.yaml; `resolved_endpoint` (Service discovery) wins over the spec's."""
     entry: dict[str, Any] = {"name": handler.name, "type": handler.type}
-    endpoint = _endpoint(handler)
+    endpoint = resolved_endpoint or configured_endpoint(handler)
     if endpoint:
         entry["endpoint"] = endpoint
     if handler.tool is not None:
@@ -130,10 +119,25 @@ async def resolve_tools(spec: AgentRuntimeSpec, namespace: str, source: ObjectSo
             )
         digests.update(hashlib.sha256(value).digest())
         mounts.append(ToolSecretMount(handler.name, auth.secret_ref.name, key))
-    config = {"handlers": [handler_entry(h) for h in registry.spec.handlers]}
-    count = len(registry.spec.handlers)
+    # Service-discovered endpoints come from the registry's status (the ToolRegistry reconcile resolves them);
+    # a handler whose Service is not resolved yet is left out rather than pointed at a placeholder.
+    resolved = {
+        str(t.get("handlerName")): str(t["endpoint"])
+        for t in (raw.get("status") or {}).get("discoveredTools") or []
+        if isinstance(t, dict) and t.get("endpoint")
+    }
+    entries: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for handler in registry.spec.handlers:
+        if handler.selector is not None and handler.name not in resolved:
+            skipped.append(handler.name)
+            continue
+        entries.append(handler_entry(handler, resolved.get(handler.name) if handler.selector else None))
+    config = {"handlers": entries}
+    count = len(entries)
+    note = f"; waiting for the Service of handler(s) {', '.join(skipped)}" if skipped else ""
     return ToolsResolution(
-        Check.good("ToolRegistryResolved", f"ToolRegistry {registry.name}: {count} handler(s)"),
+        Check.good("ToolRegistryResolved", f"ToolRegistry {registry.name}: {count} handler(s){note}"),
         registry,
         config,
         mounts,

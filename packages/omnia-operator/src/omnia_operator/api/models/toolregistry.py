@@ -91,6 +91,12 @@ class HandlerAuth(CrdModel):
     secret_ref: SecretKeyRef | None = None
 
 
+class ServiceSelector(CrdModel):
+    match_labels: dict[str, str]
+    namespace: str | None = None
+    port: int | None = None
+
+
 class Handler(CrdModel):
     name: str
     type: Literal["http", "openapi", "grpc", "mcp", "client"]
@@ -102,6 +108,7 @@ class Handler(CrdModel):
     client_config: ClientConfig | None = None
     auth: HandlerAuth | None = None
     timeout: str = "30s"
+    selector: ServiceSelector | None = None
 
 
 class ToolRegistrySpec(CrdModel):

@@ -56,7 +56,7 @@ def _handler() -> JsonSchema:
             "name": string("Handler name, unique in the registry.", pattern=DNS_LABEL, max_length=63),
             "type": string("Kind of backend.", enum=HANDLER_TYPES),
             "tool": obj(
-                "The tool this handler serves (required for http, grpc and client handlers).",
+                "The tool this handler serves (required for http and client; grpc without it uses ListTools).",
                 {
                     "name": string("Tool name the model calls.", pattern=r"^[a-z][a-z0-9_]*$", max_length=64),
                     "description": string("What the tool does; shown to the model.", max_length=4096),
@@ -170,12 +170,23 @@ def _handler() -> JsonSchema:
                 rules=[Rule("self.type == 'none' || has(self.secretRef)", "auth.type bearer/basic requires secretRef")],
             ),
             "timeout": duration("Timeout of one call.", default="30s"),
+            "selector": obj(
+                "Service discovery: the endpoint is the cluster DNS name of the Service matching these labels "
+                "(<service>.<namespace>.svc.cluster.local:<port>); for URLs the scheme and path of the configured "
+                "endpoint are kept.",
+                {
+                    "matchLabels": string_map("Labels the Service must carry.", max_properties=32),
+                    "namespace": string("Namespace of the Service; defaults to the registry's.", max_length=63),
+                    "port": integer("Service port; defaults to the Service's first port.", minimum=1, maximum=65535),
+                },
+                required=["matchLabels"],
+            ),
         },
         required=["name", "type"],
         rules=[
             Rule(
-                "!(self.type in ['http', 'grpc', 'client']) || has(self.tool)",
-                "handlers of type http, grpc and client need tool",
+                "!(self.type in ['http', 'client']) || has(self.tool)",
+                "handlers of type http and client need tool",
             ),
             Rule("self.type != 'http' || has(self.httpConfig)", "handlers of type http need httpConfig"),
             Rule("self.type != 'openapi' || has(self.openAPIConfig)", "handlers of type openapi need openAPIConfig"),
