@@ -36,6 +36,9 @@ class _EveryKey(Mapping[str, str]):
     def __len__(self) -> int:
         return 0
 
+    def __bool__(self) -> bool:  # `secret.get("stringData") or {}` must keep it
+        return True
+
 
 def is_placeholder(obj: KubeObject) -> bool:
     return ((obj.get("metadata") or {}).get("annotations") or {}).get(PLACEHOLDER_ANNOTATION) == "true"
