@@ -20,6 +20,8 @@ import argparse
 import asyncio
 import base64
 import json
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -172,7 +174,7 @@ class OperatorProcess:
             sys.executable, *profiler, "-m", "omnia_operator", "run", "--kube-url", self._url,
             "--health-port", str(health), "--metrics-port", "0",
             "--workers", str(self._workers), "--log-level", "error",
-            env={"OMNIA_OPERATOR_BIND_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin"},
+            env={**os.environ, "OMNIA_OPERATOR_BIND_HOST": "127.0.0.1"},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
@@ -255,6 +257,9 @@ async def measure(
             resync_s = ready_s + await until_quiet(api, timeout_s)
             resync_writes = api.write_count - writes_before
             resync_requests = len(api.request_log) - requests_before
+            for record in api.request_log[requests_before:]:
+                if record.verb in ("create", "update", "patch", "delete"):
+                    print(f"resync write: {record.verb} {record.resource}/{record.subresource} {record.name}")
     per_agent = converge_writes / agents
     print(
         f"{agents} agents ({len(objects)} objects created in {created_s:.1f} s), ToolRegistry shared by {fanout}, "
@@ -276,6 +281,7 @@ async def measure(
 
 
 def main() -> None:
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # watches cut when an operator stops
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="1,000 agents, fan-out to 500 (the default)")
