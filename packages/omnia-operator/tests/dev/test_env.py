@@ -55,3 +55,14 @@ def test_the_facade_is_wired_to_the_local_runtime_with_the_console_on(tmp_path: 
     assert "http://127.0.0.1:18080" in env["OMNIA_ALLOWED_ORIGINS"].split(",")
     assert env["OMNIA_MEDIA_STORAGE_TYPE"] == "local"
     assert (tmp_path / "media").is_dir()
+
+
+def test_a_placeholder_key_from_an_example_secret_does_not_count() -> None:
+    notes: list[str] = []
+    pod_env = {"OMNIA_PROVIDER_TYPE": "openai", "OMNIA_PROVIDER_API_KEY": "replace-me"}
+    env = runtime_overrides(pod_env, LocalOptions(), {}, notes)
+    assert env["OMNIA_MOCK_PROVIDER"] == "true"
+    assert "OMNIA_PROVIDER_API_KEY" not in env
+    real = runtime_overrides(pod_env, LocalOptions(), {"OPENAI_API_KEY": "sk-real"}, [])
+    assert "OMNIA_MOCK_PROVIDER" not in real
+    assert "OMNIA_PROVIDER_API_KEY" not in real, "the runtime falls back to OPENAI_API_KEY itself"

@@ -5,8 +5,9 @@ The pod's env stays the base (so local mode runs what the cluster would), with t
 - the facade serves the browser console, admits unauthenticated clients (it listens on loopback only) and accepts
   the console's own origin;
 - sessions and conversation state stay in memory unless a Redis URL is given;
-- a real provider whose key is nowhere to be found (no Secret in the manifests, no variable in the developer's
-  environment) falls back to the mock provider, with a note saying which variable to set;
+- a real provider whose key is nowhere to be found (no Secret in the manifests, or one holding a placeholder such
+  as `replace-me`, and no variable in the developer's environment) falls back to the mock provider, with a note
+  saying which variable to set;
 - logs are plain text.
 """
 
@@ -21,6 +22,8 @@ VENDOR_KEY_VARS = {
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
 }
 KEYLESS_PROVIDERS = ("mock", "ollama", "vllm")
+# Values example Secrets carry instead of a key: treated as no key, so the developer's own variable is used.
+PLACEHOLDER_KEYS = frozenset({"", "replace-me", "changeme", "change-me", "your-api-key", "sk-..."})
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def runtime_overrides(
     env: dict[str, str], options: LocalOptions, environ: Mapping[str, str], notes: list[str]
 ) -> dict[str, str]:
     result = dict(env)
+    if result.get("OMNIA_PROVIDER_API_KEY", "").strip().lower() in PLACEHOLDER_KEYS:
+        result.pop("OMNIA_PROVIDER_API_KEY", None)
     result.update(
         OMNIA_BIND_HOST=options.host,
         OMNIA_GRPC_PORT=str(options.runtime_port),
