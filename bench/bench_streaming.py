@@ -14,17 +14,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline_server import DELTA
-from processes import baseline_server
+from processes import baseline_process, cpu_seconds
 from report import Figure, print_figures
 from stack import agent_stack, mock_response
 from wsload import LoadResult, run_closed, run_open
 
 
 def measure_server(
-    url: str, levels: list[int], duration_s: float, open_sessions: int, open_s: float
+    url: str, pids: list[int], levels: list[int], duration_s: float, open_sessions: int, open_s: float
 ) -> dict[str, LoadResult]:
-    """Every run against one server: closed loop at each level, then the two open-loop runs."""
-    runs = {f"closed_{n}": asyncio.run(run_closed(url, sessions=n, duration_s=duration_s)) for n in levels}
+    """Every run against one server: closed loop at each level, then the two open-loop runs.
+
+    For the closed-loop runs the server processes' CPU time (``pids``) is recorded on the result.
+    """
+    runs: dict[str, LoadResult] = {}
+    for n in levels:
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        runs[f"closed_{n}"] = result = asyncio.run(run_closed(url, sessions=n, duration_s=duration_s))
+        result.server_cpu_s = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     runs["open_1"] = asyncio.run(run_open(url, sessions=1, duration_s=open_s, interval_s=0.05))
     runs[f"open_{open_sessions}"] = asyncio.run(run_open(url, sessions=open_sessions, duration_s=open_s))
     return runs
@@ -59,6 +66,8 @@ def throughput(
         figures.append(Figure(f"stream_turns_per_s_{sessions}_sessions", f.turns_per_s, "turns/s", b.turns_per_s))
         frames = sum(t.chunk_frames for t in f.turns) / len(f.turns) if f.turns else float("nan")
         figures.append(Figure(f"stream_frames_per_turn_{sessions}_sessions", frames, "frames", float(chunks)))
+        name = f"stream_server_cpu_per_delta_{sessions}_sessions"
+        figures.append(Figure(name, f.server_cpu_per_delta_us(chunks), "us", b.server_cpu_per_delta_us(chunks)))
     return figures
 
 
@@ -89,6 +98,7 @@ def main() -> None:
     mode.add_argument("--full", action="store_true", help="longer run with 200 sessions")
     parser.add_argument("--tiny", action="store_true", help="smoke-test settings (seconds)")
     parser.add_argument("--chunks", type=int, default=200, help="deltas per turn (default 200)")
+    parser.add_argument("--profile", type=Path, help="run runtime and facade under cProfile, write DIR/*.prof")
     options = parser.parse_args()
     if options.tiny:
         levels, duration, open_sessions, open_duration = [1, 5], 0.3, 5, 0.6
@@ -96,10 +106,11 @@ def main() -> None:
         levels, duration, open_sessions, open_duration = [1, 50, 200], 10.0, 50, 15.0
     else:
         levels, duration, open_sessions, open_duration = [1, 50, 200], 3.0, 50, 5.0
-    with baseline_server(options.chunks) as url:
-        base = measure_server(url, levels, duration, open_sessions, open_duration)
-    with agent_stack(chunks=options.chunks) as stack:
-        full = measure_server(stack.ws_url, levels, duration, open_sessions, open_duration)
+    with baseline_process(options.chunks) as (url, pid):
+        base = measure_server(url, [pid], levels, duration, open_sessions, open_duration)
+    with agent_stack(chunks=options.chunks, profile_dir=options.profile) as stack:
+        pids = [stack.runtime_pid, stack.facade_pid]
+        full = measure_server(stack.ws_url, pids, levels, duration, open_sessions, open_duration)
     check_payload("baseline", base, len(DELTA) * options.chunks)
     check_payload("omnia", full, len(mock_response(options.chunks)))
     print(f"{options.chunks} deltas of ~{len(DELTA)} bytes per turn; levels {levels} for {duration:g} s each; ", end="")

@@ -60,11 +60,26 @@ def write_config(directory: Path, chunks: int) -> tuple[Path, Path]:
     return pack, mock
 
 
+def profiler(profile_dir: Path | None, name: str) -> list[str]:
+    if profile_dir is None:
+        return []
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    return ["-m", "cProfile", "-o", str(profile_dir / f"{name}.prof")]
+
+
 @contextlib.contextmanager
 def agent_stack(
-    *, chunks: int = 200, extra_env: dict[str, str] | None = None, facade_env: dict[str, str] | None = None
+    *,
+    chunks: int = 200,
+    extra_env: dict[str, str] | None = None,
+    facade_env: dict[str, str] | None = None,
+    profile_dir: Path | None = None,
 ) -> Iterator[AgentStack]:
-    """Runtime + facade; ``extra_env`` goes to both processes, ``facade_env`` to the facade only."""
+    """Runtime + facade; ``extra_env`` goes to both processes, ``facade_env`` to the facade only.
+
+    With ``profile_dir`` each process runs under cProfile and writes ``runtime.prof`` / ``facade.prof`` there
+    when it stops.
+    """
     with tempfile.TemporaryDirectory(prefix="omnia-bench-") as tmp:
         pack, mock = write_config(Path(tmp), chunks)
         grpc_port, runtime_health, facade_port, facade_health = (free_port() for _ in range(4))
@@ -93,9 +108,11 @@ def agent_stack(
             **(extra_env or {}),
             **(facade_env or {}),
         }
-        with running([sys.executable, "-m", "omnia_runtime", "serve"], env=runtime_env) as runtime:
+        runtime_cmd = [sys.executable, *profiler(profile_dir, "runtime"), "-m", "omnia_runtime", "serve"]
+        facade_cmd = [sys.executable, *profiler(profile_dir, "facade"), "-m", "omnia_facade", "serve"]
+        with running(runtime_cmd, env=runtime_env) as runtime:
             runtime_ready = wait_http_ok(f"http://127.0.0.1:{runtime_health}/readyz", runtime)
-            with running([sys.executable, "-m", "omnia_facade", "serve"], env=facade_env) as facade:
+            with running(facade_cmd, env=facade_env) as facade:
                 facade_ready = wait_http_ok(f"http://127.0.0.1:{facade_health}/readyz", facade)
                 yield AgentStack(
                     ws_url=f"ws://127.0.0.1:{facade_port}/ws?agent=bench",

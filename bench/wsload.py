@@ -37,6 +37,8 @@ class LoadResult:
     duration_s: float
     turns: list[TurnTiming] = field(default_factory=list)
     errors: int = 0
+    server_cpu_s: float = float("nan")
+    """CPU seconds the server process(es) used during the run, when the benchmark measured it."""
 
     @property
     def turns_per_s(self) -> float:
@@ -44,6 +46,10 @@ class LoadResult:
 
     def deltas_per_s(self, deltas_per_turn: int) -> float:
         return self.turns_per_s * deltas_per_turn
+
+    def server_cpu_per_delta_us(self, deltas_per_turn: int) -> float:
+        deltas = len(self.turns) * deltas_per_turn
+        return self.server_cpu_s / deltas * 1e6 if deltas else float("nan")
 
     def percentile(self, attribute: str, q: float) -> float:
         values = sorted(getattr(t, attribute) for t in self.turns)
