@@ -33,7 +33,9 @@ _CHILD_KINDS = {
     "Deployment": kinds.DEPLOYMENT,
     "Service": kinds.SERVICE,
     "HorizontalPodAutoscaler": kinds.HPA,
+    "ScaledObject": kinds.SCALED_OBJECT,
 }
+KEDA_CRD = "scaledobjects.keda.sh"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,19 @@ class AgentRuntimeReconciler:
         self._source = source
         self._images = images
         self._events = EventRecorder(client)
+        self._keda_installed = False
+        """Once seen, KEDA's CRD is assumed to stay; a missing one is looked up again on every keda reconcile."""
+
+    async def _keda(self, agent: AgentRuntime) -> bool | None:
+        scaling = agent.spec.runtime.autoscaling
+        if self._keda_installed or scaling is None or not scaling.enabled or scaling.type != "keda":
+            return True if self._keda_installed else None
+        try:
+            await self._client.get(kinds.CRD, KEDA_CRD)
+        except NotFoundError:
+            return False
+        self._keda_installed = True
+        return True
 
     async def reconcile(self, namespace: str, name: str) -> Outcome:
         try:
@@ -68,7 +83,8 @@ class AgentRuntimeReconciler:
         except InvalidResourceError as e:
             await self._write_status(raw, self._invalid_status(raw, str(e)))
             return Outcome()
-        resolution = await resolve_agent(agent, self._source, self._images)
+        keda = await self._keda(agent)
+        resolution = await resolve_agent(agent, self._source, self._images, keda_installed=keda)
         return await self._converge(agent, resolution)
 
     async def _set_finalizers(self, raw: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
@@ -118,6 +134,9 @@ class AgentRuntimeReconciler:
                 status["conditions"] = conditions
                 await self._write_status(raw, status)
                 return Outcome(NOT_READY_REQUEUE)
+            scaling = resolution.autoscaling
+            if scaling is not None and not scaling.ok:
+                requeue = scaling.requeue_after
             replicas = _replicas(deployment)
             ready = replicas["ready"] > 0
             conditions.append(
@@ -173,6 +192,8 @@ class AgentRuntimeReconciler:
             await delete_if_owned(self._client, kinds.CONFIG_MAP, f"{agent.name}-tools", agent.namespace, uid)
         if "HorizontalPodAutoscaler" not in stored:
             await delete_if_owned(self._client, kinds.HPA, agent.name, agent.namespace, uid)
+        if "ScaledObject" not in stored and self._keda_installed:
+            await delete_if_owned(self._client, kinds.SCALED_OBJECT, agent.name, agent.namespace, uid)
         return stored["Deployment"]
 
     async def _record_transitions(

@@ -173,7 +173,16 @@ def _runtime_container(spec: AgentRuntimeSpec, inputs: PodInputs) -> dict[str, A
     return container
 
 
-def deployment(owner: Owner, spec: AgentRuntimeSpec, inputs: PodInputs, pod_annotations: dict[str, str]) -> KubeObject:
+def deployment(
+    owner: Owner,
+    spec: AgentRuntimeSpec,
+    inputs: PodInputs,
+    pod_annotations: dict[str, str],
+    *,
+    replicas: int | None = -1,
+) -> KubeObject:
+    """The agent Deployment. `replicas` None leaves the count to an autoscaler (the field is not written, so
+    the operator never fights it); the default -1 means spec.runtime.replicas unless an HPA is enabled."""
     facade = spec.facades[0]
     labels = selector_labels(owner.name)
     pod_spec: dict[str, Any] = {
@@ -210,8 +219,10 @@ def deployment(owner: Owner, spec: AgentRuntimeSpec, inputs: PodInputs, pod_anno
             "spec": pod_spec,
         },
     }
-    if not hpa_enabled(spec):
-        deployment_spec["replicas"] = runtime.replicas
+    if replicas == -1:
+        replicas = None if hpa_enabled(spec) else runtime.replicas
+    if replicas is not None:
+        deployment_spec["replicas"] = replicas
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -281,6 +292,44 @@ def horizontal_autoscaler(owner: Owner, spec: AgentRuntimeSpec) -> KubeObject:
                 },
             ],
             "behavior": {"scaleDown": {"stabilizationWindowSeconds": scaling.scale_down_stabilization_seconds}},
+        },
+    }
+
+
+def keda_enabled(spec: AgentRuntimeSpec) -> bool:
+    scaling = spec.runtime.autoscaling
+    return bool(scaling and scaling.enabled and scaling.type == "keda")
+
+
+KEDA_PROMETHEUS = "http://omnia-prometheus-server.omnia-system.svc.cluster.local/prometheus"
+KEDA_CONNECTION_THRESHOLD = "200"
+
+
+def scaled_object(owner: Owner, spec: AgentRuntimeSpec) -> KubeObject:
+    """KEDA ScaledObject scaling on open WebSocket connections; minReplicas 0 allows scale to zero."""
+    scaling = spec.runtime.autoscaling
+    assert scaling is not None
+    query = f'sum(omnia_agent_connections_active{{agent="{owner.name}",namespace="{owner.namespace}"}}) or vector(0)'
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": owner.metadata(owner.name, service_selector(owner.name)),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": owner.name},
+            "pollingInterval": 30,
+            "cooldownPeriod": 300,
+            "minReplicaCount": scaling.min_replicas,
+            "maxReplicaCount": scaling.max_replicas,
+            "triggers": [
+                {
+                    "type": "prometheus",
+                    "metadata": {
+                        "serverAddress": KEDA_PROMETHEUS,
+                        "query": query,
+                        "threshold": KEDA_CONNECTION_THRESHOLD,
+                    },
+                }
+            ],
         },
     }
 

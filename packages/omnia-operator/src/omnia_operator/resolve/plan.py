@@ -42,15 +42,19 @@ class Resolution:
     context_store: Check
     notes: list[str] = field(default_factory=list)
     plan: AgentPlan | None = None
+    autoscaling: Check | None = None
 
     @property
     def checks(self) -> dict[str, Check]:
-        return {
+        checks = {
             "PromptPackReady": self.prompt_pack,
             "ToolRegistryReady": self.tool_registry,
             "ProviderReady": self.providers,
             "ContextStoreReady": self.context_store,
         }
+        if self.autoscaling is not None:
+            checks["AutoscalingReady"] = self.autoscaling
+        return checks
 
 
 def unsupported_features(spec: AgentRuntimeSpec) -> list[str]:
@@ -67,9 +71,6 @@ def unsupported_features(spec: AgentRuntimeSpec) -> list[str]:
         notes.append(f"framework {spec.framework.type!r} has no built-in image: set spec.framework.image")
     if spec.memory and spec.memory.enabled:
         notes.append("spec.memory is not supported yet")
-    scaling = spec.runtime.autoscaling
-    if scaling and scaling.enabled and scaling.type == "keda":
-        notes.append("KEDA autoscaling is not supported yet: fixed replicas are used")
     if spec.media and spec.media.base_path != "/etc/omnia/media":
         notes.append("spec.media.basePath (mock:// media) is not supported yet")
     return notes
@@ -123,10 +124,41 @@ def config_hash(
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def autoscaling_check(spec: AgentRuntimeSpec, keda_installed: bool | None) -> tuple[Check | None, int | None]:
+    """The AutoscalingReady verdict and the Deployment replicas (None = left to the autoscaler)."""
+    scaling = spec.runtime.autoscaling
+    if scaling is None or not scaling.enabled:
+        return None, spec.runtime.replicas
+    if scaling.type == "hpa":
+        return Check.good(
+            "HPAConfigured",
+            f"HorizontalPodAutoscaler scales {scaling.min_replicas}-{scaling.max_replicas} replicas on CPU and memory",
+        ), None
+    if keda_installed is False:
+        return Check.bad(
+            "KEDANotInstalled",
+            "autoscaling.type is keda but the KEDA CRD scaledobjects.keda.sh is not installed; install KEDA "
+            f"or use type hpa. Running {spec.runtime.replicas} static replica(s)",
+            requeue_after=60.0,
+        ), spec.runtime.replicas
+    return Check.good(
+        "KEDAConfigured",
+        f"KEDA ScaledObject scales {scaling.min_replicas}-{scaling.max_replicas} replicas on open connections"
+        + (" (scale to zero allowed)" if scaling.min_replicas == 0 else ""),
+    ), None
+
+
 async def resolve_agent(
-    agent: AgentRuntime, source: ObjectSource, images: AgentImages, *, uid: str | None = None
+    agent: AgentRuntime,
+    source: ObjectSource,
+    images: AgentImages,
+    *,
+    uid: str | None = None,
+    keda_installed: bool | None = None,
 ) -> Resolution:
-    """Check every reference of the agent and, when nothing blocks, build its children."""
+    """Check every reference of the agent and, when nothing blocks, build its children.
+
+    `keda_installed` None means unknown (render, local mode): a keda agent gets its ScaledObject."""
     spec = agent.spec
     namespace = agent.namespace
     notes = unsupported_features(spec)
@@ -144,6 +176,7 @@ async def resolve_agent(
     # tool credential does, because tools.yaml would point at a file that cannot exist.
     tools_block = not tools.check.ok and tools.check.reason not in ("ToolRegistryNotFound",)
     resolution = Resolution(pack_check, tools.check, providers.check, context_check, notes)
+    resolution.autoscaling, replicas = autoscaling_check(spec, keda_installed)
     if content is None or not providers.check.ok or not context_check.ok or tools_block:
         return resolution
     owner = Owner(agent.name, namespace, uid if uid is not None else agent.metadata.uid)
@@ -167,10 +200,12 @@ async def resolve_agent(
     built: list[KubeObject] = []
     if tools.yaml_text is not None:
         built.append(children.tools_config_map(owner, tools.yaml_text))
-    built.append(children.deployment(owner, spec, inputs, {}))
+    built.append(children.deployment(owner, spec, inputs, {}, replicas=replicas))
     built.append(children.service(owner, spec))
     if children.hpa_enabled(spec):
         built.append(children.horizontal_autoscaler(owner, spec))
+    if children.keda_enabled(spec) and keda_installed is not False:
+        built.append(children.scaled_object(owner, spec))
     resolution.plan = AgentPlan(
         pack=content,
         tools_config=tools.config,

@@ -103,9 +103,11 @@ def _autoscaling() -> JsonSchema:
         {
             "enabled": boolean("Create an autoscaler instead of fixed replicas.", default=False),
             "type": string(
-                "hpa (CPU/memory) or keda (event driven; not supported yet).", enum=["hpa", "keda"], default="hpa"
+                "hpa (CPU/memory) or keda (open connections; needs KEDA installed).",
+                enum=["hpa", "keda"],
+                default="hpa",
             ),
-            "minReplicas": integer("Lowest replica count.", minimum=0, default=1),
+            "minReplicas": integer("Lowest replica count; 0 allows scale to zero with keda.", minimum=0, default=1),
             "maxReplicas": integer("Highest replica count.", minimum=1, default=100),
             "targetMemoryUtilizationPercentage": integer("Target memory use.", minimum=1, maximum=100, default=70),
             "targetCPUUtilizationPercentage": integer("Target CPU use.", minimum=1, maximum=100, default=90),
