@@ -60,7 +60,9 @@ wheels-check: build ## install each wheel into a fresh venv with plain pip and i
 	scripts/check-wheels.sh dist
 
 .PHONY: demo
-demo: setup ## run an agent locally from examples/quickstart (mock LLM, no cluster)
+demo: ## run an agent locally from examples/quickstart (mock LLM, no cluster); DEMO_ARGS="-f DIR ..." for another
+	@OMNIA_SKIP_REDIS_INSTALL=1 OMNIA_SKIP_CHROMIUM_INSTALL=1 scripts/ensure-tools.sh
+	@$(SYNC)
 	$(UV) run --frozen omnia-operator dev $(DEMO_ARGS)
 
 .PHONY: bench
