@@ -22,45 +22,44 @@ def _dev_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "omnia_operator", "dev", *args]
 
 
-@pytest.fixture(scope="module")
-def dev_ports() -> tuple[int, int]:
-    # dev needs PORT and PORT+1 free for both processes; probe pairs.
-    pairs: list[int] = []
-    while len(pairs) < 2:
+def _free_pair() -> int:
+    """A port P with P+1 free too (dev uses the next port for health)."""
+    for _ in range(100):
         port = free_port()
         with socket.socket() as a, socket.socket() as b:
             try:
-                a.bind(("127.0.0.1", port + 1))
-                b.bind(("127.0.0.1", port))
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
             except OSError:
                 continue
-        if all(abs(port - p) > 1 for p in pairs):
-            pairs.append(port)
-    return pairs[0], pairs[1]
+        return port
+    raise AssertionError("no two adjacent free ports")
+
+
+def _two_pairs() -> tuple[int, int]:
+    """Facade and runtime ports for dev: each with its next port free, and not overlapping."""
+    for _ in range(100):
+        facade, runtime = _free_pair(), _free_pair()
+        if abs(facade - runtime) > 1:
+            return facade, runtime
+    raise AssertionError("no two separate pairs of free ports")
 
 
 @pytest.fixture(scope="module")
-def dev_agent(
-    tmp_path_factory: pytest.TempPathFactory, dev_ports: tuple[int, int]
-) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    port, runtime_port = dev_ports
-    work_dir = tmp_path_factory.mktemp("dev")
-    process = subprocess.Popen(
-        _dev_argv(
-            "-f",
-            str(REPO / "examples" / "quickstart"),
-            "--port",
-            str(port),
-            "--runtime-port",
-            str(runtime_port),
-            "--work-dir",
-            str(work_dir),
-        ),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def dev_ports() -> tuple[int, int]:
+    return _two_pairs()
+
+
+def _start_dev(work_dir: Path, port: int, runtime_port: int, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `omnia-operator dev` on the quickstart and read its output up to the banner's last line."""
+    argv = _dev_argv(
+        "-f", str(REPO / "examples" / "quickstart"),
+        "--port", str(port),
+        "--runtime-port", str(runtime_port),
+        "--work-dir", str(work_dir),
+        *extra,
+    )  # fmt: skip
+    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -71,15 +70,30 @@ def dev_agent(
         lines.append(line)
         if line.startswith("Press Ctrl-C"):
             break
-    assert lines, "omnia-operator dev printed nothing"
-    assert lines[-1].startswith("Press Ctrl-C"), "".join(lines)
+    if not lines or not lines[-1].startswith("Press Ctrl-C"):
+        _stop(process)
+        pytest.fail("omnia-operator dev did not start:\n" + "".join(lines))
+    return process, lines
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def dev_agent(
+    tmp_path_factory: pytest.TempPathFactory, dev_ports: tuple[int, int]
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    port, runtime_port = dev_ports
+    process, lines = _start_dev(tmp_path_factory.mktemp("dev"), port, runtime_port)
     try:
         yield process, lines
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+        _stop(process)
 
 
 async def test_dev_prints_where_to_connect_and_the_agent_answers(
@@ -152,3 +166,23 @@ def test_dev_fails_clearly_when_a_manifest_is_wrong(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "PromptPackNotFound" in done.stderr
     assert "missing-pack" in done.stderr
+
+
+async def test_dev_keeps_sessions_in_redis_when_given_a_url(tmp_path: Path, redis_url: str) -> None:
+    port, runtime_port = _two_pairs()
+    process, _ = _start_dev(tmp_path, port, runtime_port, "--redis-url", redis_url)
+    try:
+        url = f"ws://127.0.0.1:{port}/ws?agent=quickstart"
+        ws, session_id = await open_session(url)
+        async with ws:
+            result = await turn(ws, "remember me", session_id=session_id)
+        assert result.errors == []
+        host, redis_port = redis_url.removeprefix("redis://").split("/")[0].split(":")
+        with socket.create_connection((host, int(redis_port)), timeout=5) as sock:
+            key = f"omnia:runtime:session:{session_id}"
+            sock.sendall(f"*2\r\n$6\r\nEXISTS\r\n${len(key)}\r\n{key}\r\n".encode())
+            assert sock.recv(16) == b":1\r\n", "the runtime wrote the conversation to the given Redis"
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.to_thread(process.wait, 30)
+        _stop(process)
