@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +25,16 @@ given or a real provider's key is set (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI
 manifests). Everything listens on 127.0.0.1 and accepts unauthenticated clients. Ctrl-C stops both."""
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65534:
+        raise argparse.ArgumentTypeError("ports are 1-65534 (the next port is used for health)")
+    return port
+
+
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     dev = commands.add_parser(
         "dev",
@@ -41,19 +52,24 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     dev.add_argument("--agent", help="the AgentRuntime to run when the input holds several")
     dev.add_argument("-n", "--namespace", default="default", help="namespace for objects without one")
-    dev.add_argument("--port", type=int, default=8080, help="facade WebSocket/console port; health on PORT+1")
-    dev.add_argument("--runtime-port", type=int, default=9000, help="runtime gRPC port; health on PORT+1")
+    dev.add_argument("--port", type=_port, default=8080, help="facade WebSocket/console port; health on PORT+1")
+    dev.add_argument("--runtime-port", type=_port, default=9000, help="runtime gRPC port; health on PORT+1")
     dev.add_argument("--redis-url", help="keep sessions and conversations in this Redis (default: in memory)")
     dev.add_argument("--media", action="store_true", help="enable media uploads (stored under the work directory)")
     dev.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where the pod's files are written")
 
 
-def _banner(agent: str, options: LocalOptions, plan: DevPlan, notes: list[str]) -> str:
+def _banner(plan: DevPlan, options: LocalOptions, runtime_env: dict[str, str], notes: list[str]) -> str:
+    agent = plan.agent.name
     base = f"{options.host}:{options.port}"
     ws = f"ws://{base}/ws?agent={agent}"
+    provider = "mock" if runtime_env.get("OMNIA_MOCK_PROVIDER") == "true" else runtime_env.get("OMNIA_PROVIDER_TYPE")
+    model = runtime_env.get("OMNIA_PROVIDER_MODEL")
+    sessions = "Redis" if options.redis_url else "memory"
     lines = [
         "",
-        f"Agent {agent!r} is running locally ({plan.agent.namespace}).",
+        f"Agent {agent!r} is running locally (namespace {plan.agent.namespace}).",
+        f"  Provider:   {provider}{f' ({model})' if model and provider != 'mock' else ''}; sessions in {sessions}",
         f"  WebSocket:  {ws}",
         f"  Console:    http://{base}/",
         f'  Chat:       uv run omnia-facade chat "{ws}"',
@@ -116,6 +132,7 @@ async def _dev(args: argparse.Namespace) -> int:
             args.filename or [DEFAULT_MANIFESTS], agent_name=args.agent, namespace=args.namespace
         )
         work_dir = (args.work_dir / plan.agent.name).resolve()
+        shutil.rmtree(work_dir / "volumes", ignore_errors=True)  # nothing stale from an earlier run
         environ = dict(os.environ)
         materializer = PodMaterializer(plan.lookup, work_dir, environ, plan.agent.namespace)
         deployment = next(c for c in plan.plan.children if c["kind"] == "Deployment")
@@ -127,7 +144,8 @@ async def _dev(args: argparse.Namespace) -> int:
         return 1
     notes = [*plan.notes, *materializer.notes]
     children = _children(containers, options, environ, notes)
-    return await run_children(children, lambda: print(_banner(plan.agent.name, options, plan, notes), flush=True))
+    banner = _banner(plan, options, children[0].env, notes)
+    return await run_children(children, lambda: print(banner, flush=True))
 
 
 def run_dev(args: argparse.Namespace) -> int:
