@@ -32,8 +32,10 @@ def test_key_env_and_key_file_count_as_keys(tmp_path: Path) -> None:
 
 def test_sessions_stay_in_memory_unless_a_redis_url_is_given() -> None:
     pod_env = {"OMNIA_CONTEXT_TYPE": "redis", "OMNIA_CONTEXT_URL": "redis://cluster:6379"}
-    local = runtime_overrides(pod_env, LocalOptions(), {}, [])
+    notes: list[str] = []
+    local = runtime_overrides(pod_env, LocalOptions(), {}, notes)
     assert local["OMNIA_CONTEXT_TYPE"] == "memory"
+    assert any("--redis-url" in n for n in notes)
     assert "OMNIA_CONTEXT_URL" not in local
     url = "redis://127.0.0.1:6390/0"
     redis = runtime_overrides(pod_env, LocalOptions(redis_url=url), {}, [])

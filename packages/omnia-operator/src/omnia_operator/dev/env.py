@@ -85,6 +85,8 @@ def runtime_overrides(
     if options.redis_url:
         result.update(OMNIA_CONTEXT_TYPE="redis", OMNIA_CONTEXT_URL=options.redis_url)
     else:
+        if result.get("OMNIA_CONTEXT_TYPE") == "redis":
+            notes.append("the agent keeps its context in Redis in the cluster; here in memory (pass --redis-url)")
         result["OMNIA_CONTEXT_TYPE"] = "memory"
         result.pop("OMNIA_CONTEXT_URL", None)
     return result
