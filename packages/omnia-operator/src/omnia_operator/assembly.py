@@ -100,6 +100,8 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
         prompt_packs.watch(informer, mapping.packs_using_config_map(lookup(pack_informers)))
     for informer in [*deployment_informers, *service_informers]:
         agents.watch(informer, mapping.owner_agent)
+    for informer in deployment_informers:
+        prompt_packs.watch(informer, mapping.packs_of_canary(lookup(pack_informers)))
     for controller in (agents, providers, prompt_packs, tool_registries):
         manager.add_controller(controller)
     return Assembly(manager, agents, providers, prompt_packs, tool_registries)

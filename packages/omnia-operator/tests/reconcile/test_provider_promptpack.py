@@ -84,12 +84,20 @@ async def test_promptpack_without_its_configmap_fails_source_validation(api: Fak
     assert outcome.requeue_after is not None
 
 
-async def test_canary_rollout_is_reported_as_not_effective(api: FakeKubeAPI, kube: KubeClient) -> None:
+async def test_first_version_of_a_canary_pack_is_active_at_once_from_an_immutable_snapshot(
+    api: FakeKubeAPI, kube: KubeClient
+) -> None:
     await kube.create(kinds.CONFIG_MAP, pack_config_map())
     await kube.create(kinds.PROMPT_PACK, prompt_pack(rollout={"type": "canary", "canary": {"weight": 20}}))
     await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
     stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
-    assert _conditions(stored)["RolloutEffective"]["reason"] == "CanaryNotSupported"
+    assert stored["status"]["phase"] == "Active"
+    assert "canaryVersion" not in stored["status"]
+    snapshot = await kube.get(kinds.CONFIG_MAP, stored["status"]["activeSnapshot"], NS)
+    assert snapshot["immutable"] is True
+    assert snapshot["metadata"]["ownerReferences"][0]["uid"] == stored["metadata"]["uid"]
+    source = await kube.get(kinds.CONFIG_MAP, "support-pack", NS)
+    assert snapshot["data"] == source["data"]
 
 
 async def test_provider_fields_the_runtime_ignores_are_reported(api: FakeKubeAPI, kube: KubeClient) -> None:

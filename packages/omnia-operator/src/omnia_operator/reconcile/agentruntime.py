@@ -20,6 +20,7 @@ from omnia_operator.reconcile.apply import ChildConflictError, apply_child, dele
 from omnia_operator.reconcile.conditions import condition, from_check, transitions
 from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.resolve.children import CANARY_SUFFIX
 from omnia_operator.resolve.plan import Resolution, resolve_agent
 from omnia_operator.resolve.source import ObjectSource
 from omnia_operator.settings import AgentImages
@@ -176,6 +177,8 @@ class AgentRuntimeReconciler:
                 activeVersion=plan.pack.version,
                 serviceEndpoint=plan.service_endpoint,
             )
+            if plan.rollout is not None:
+                status["rollout"] = plan.rollout
         status["conditions"] = conditions
         await self._record_transitions(raw, existing, conditions)
         await self._write_status(raw, status)
@@ -186,8 +189,12 @@ class AgentRuntimeReconciler:
         assert plan is not None
         uid = agent.metadata.uid
         stored: dict[str, dict[str, Any]] = {}
+        canary = f"{agent.name}{CANARY_SUFFIX}"
         for child in plan.children:
-            stored[child["kind"]] = await apply_child(self._client, _CHILD_KINDS[child["kind"]], child, uid)
+            applied = await apply_child(self._client, _CHILD_KINDS[child["kind"]], child, uid)
+            stored[canary if child["metadata"]["name"] == canary else child["kind"]] = applied
+        if canary not in stored:
+            await delete_if_owned(self._client, kinds.DEPLOYMENT, canary, agent.namespace, uid)
         if "ConfigMap" not in stored:
             await delete_if_owned(self._client, kinds.CONFIG_MAP, f"{agent.name}-tools", agent.namespace, uid)
         if "HorizontalPodAutoscaler" not in stored:

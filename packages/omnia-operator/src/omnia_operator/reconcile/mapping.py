@@ -126,3 +126,17 @@ def registries_using_secret(registries: Lookup) -> Callable[[str, KubeObject, Ku
         ]
 
     return mapper
+
+
+def packs_of_canary(packs: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+    """A candidate Deployment `<agent>-canary` → the PromptPack whose rollout waits on its pods."""
+
+    def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        logical = labels.get("omnia.altairalabs.ai/promptpack")
+        if labels.get("omnia.altairalabs.ai/track") != "canary" or not logical:
+            return []
+        namespace, _ = _meta(obj)
+        return [_key(p) for p in packs(namespace) if (_spec(p).get("packName") or _meta(p)[1]) == logical]
+
+    return mapper

@@ -1,7 +1,10 @@
-"""PromptPack reconcile: the ConfigMap exists and holds a pack.json that passes the runtime's validation.
+"""PromptPack reconcile: validate pack.json, snapshot each version, drive the rollout (see rollout.py).
 
-Agents that use the pack are requeued by the PromptPack watch mapping (see mapping.py), not from here.
-Canary rollout is accepted but not effective yet: the status says so instead of pretending.
+The ConfigMap must exist and hold a pack.json that passes the runtime's validation. Each valid content is
+copied into an immutable snapshot ConfigMap `<pack>-<sha256[:10]>` owned by the PromptPack; the status says
+which snapshot is active and which one is the canary. Agents that use the pack are requeued by the
+PromptPack watch mapping (see mapping.py), and candidate Deployments requeue their pack, so a rollout
+advances as soon as its pods are ready.
 """
 
 from typing import Any
@@ -12,19 +15,74 @@ from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
+from omnia_operator.reconcile.apply import apply_child
 from omnia_operator.reconcile.conditions import condition, now
+from omnia_operator.reconcile.events import EventRecorder
+from omnia_operator.reconcile.rollout import CandidateHealth, Clock, advance, utc_now
 from omnia_operator.reconcile.status_writer import write_status
-from omnia_operator.resolve.promptpacks import load_pack_content, pack_name
+from omnia_operator.resolve.children import CANARY_SUFFIX
+from omnia_operator.resolve.promptpacks import PACK_KEY, PackContent, load_pack_content, pack_name
 from omnia_operator.resolve.source import ObjectSource
 
 PACK_LABEL = "omnia.altairalabs.ai/promptpack"
 _SOURCE_REASONS = ("SourceInvalid", "ConfigMapNotFound", "PackJsonMissing")
 
 
+SNAPSHOT_LABEL = "omnia.altairalabs.ai/pack-snapshot"
+
+
+def snapshot_name(pack_object: str, content: PackContent) -> str:
+    return f"{pack_object}-{content.digest[:10]}"
+
+
+def snapshot_config_map(raw: dict[str, Any], logical: str, content: PackContent) -> dict[str, Any]:
+    meta = raw["metadata"]
+    owner = {
+        "apiVersion": raw["apiVersion"],
+        "kind": "PromptPack",
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": snapshot_name(meta["name"], content),
+            "namespace": meta["namespace"],
+            "labels": {PACK_LABEL: logical, SNAPSHOT_LABEL: "true", "app.kubernetes.io/managed-by": "omnia-operator"},
+            "annotations": {"omnia.altairalabs.ai/version": content.version},
+            "ownerReferences": [owner],
+        },
+        "immutable": True,
+        "data": {PACK_KEY: content.text},
+    }
+
+
 class PromptPackReconciler:
-    def __init__(self, client: KubeClient, source: ObjectSource) -> None:
+    def __init__(self, client: KubeClient, source: ObjectSource, *, clock: Clock = utc_now) -> None:
         self._client = client
         self._source = source
+        self._clock = clock
+        self._events = EventRecorder(client)
+
+    async def _candidate_health(self, namespace: str, logical: str) -> CandidateHealth:
+        agents = await self._client.list(kinds.AGENT_RUNTIME, namespace)
+        health: dict[str, tuple[int, int] | None] = {}
+        for agent in agents.items:
+            if ((agent.get("spec") or {}).get("promptPackRef") or {}).get("name") != logical:
+                continue
+            name = agent["metadata"]["name"]
+            try:
+                deployment = await self._client.get(kinds.DEPLOYMENT, f"{name}{CANARY_SUFFIX}", namespace)
+            except NotFoundError:
+                health[name] = None
+                continue
+            desired = int((deployment.get("spec") or {}).get("replicas") or 0)
+            ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+            health[name] = (desired, ready)
+        return CandidateHealth(health)
 
     async def reconcile(self, namespace: str, name: str) -> Outcome:
         try:
@@ -80,28 +138,41 @@ class PromptPackReconciler:
                     generation,
                 )
             )
-        rollout = pack.spec.rollout
-        if rollout is not None and rollout.type == "canary":
-            conditions.append(
-                condition(
-                    existing,
-                    "RolloutEffective",
-                    False,
-                    "CanaryNotSupported",
-                    "canary rollout is not implemented yet: agents switch to this version at once",
-                    generation,
-                )
-            )
         status: dict[str, Any] = {
             "phase": "Active" if content is not None else "Failed",
             "observedGeneration": generation,
             "conditions": conditions,
         }
+        requeue = check.requeue_after
+        event: tuple[str, str, str] | None = None
         if content is not None:
-            status["activeVersion"] = pack.spec.version
+            snapshot = await apply_child(
+                self._client, kinds.CONFIG_MAP, snapshot_config_map(raw, logical, content), meta.get("uid", "")
+            )
+            health = await self._candidate_health(namespace, logical)
+            step = advance(pack, old_status, snapshot["metadata"]["name"], health, self._clock)
+            status.update(step.fields)
+            requeue, event = step.requeue_after, step.event
+            if "canarySnapshot" in step.fields:
+                status["phase"] = "Canary"
+                status["trafficWeightEnforced"] = False
+                status["agents"] = [
+                    {
+                        "name": agent,
+                        "state": "Canary" if counts is not None else "Waiting",
+                        "canaryReplicas": counts[0] if counts else 0,
+                        "canaryReadyReplicas": counts[1] if counts else 0,
+                    }
+                    for agent, counts in sorted(health.agents.items())
+                ]
+        else:
+            # a broken new version keeps the agents on the snapshot they run
+            status.update({k: old_status[k] for k in ("activeSnapshot", "activeVersion") if old_status.get(k)})
         comparable = {k: v for k, v in old_status.items() if k != "lastUpdated"}
         status["lastUpdated"] = old_status.get("lastUpdated") if comparable == status else now()
         if status["lastUpdated"] is None:
             status["lastUpdated"] = now()
         await write_status(self._client, kinds.PROMPT_PACK, raw, status)
-        return Outcome(None if content is not None else check.requeue_after)
+        if event is not None:
+            await self._events.record(raw, *event)
+        return Outcome(requeue)

@@ -231,6 +231,31 @@ def deployment(
     }
 
 
+CANARY_SUFFIX = "-canary"
+PACK_LABEL = "omnia.altairalabs.ai/promptpack"
+TRACK_LABEL = "omnia.altairalabs.ai/track"
+
+
+def canary_split(total: int, weight: int) -> tuple[int, int]:
+    """(stable, canary) replicas approximating `weight` percent on the canary; both keep at least one pod."""
+    total = max(total, 1)
+    canary = max(1, round(total * weight / 100))
+    return max(total - canary, 1), canary
+
+
+def canary_deployment(owner: Owner, spec: AgentRuntimeSpec, inputs: PodInputs, replicas: int, pack: str) -> KubeObject:
+    """The candidate Deployment `<name>-canary`: the same pod mounting the new pack version, track=canary.
+
+    Its selector differs from the stable one by the track label, so the two never adopt each other's pods,
+    while the agent Service (no track label) sends connections to both."""
+    built = deployment(owner, spec, inputs, {}, replicas=replicas)
+    labels = {**selector_labels(owner.name), TRACK_LABEL: "canary"}
+    built["metadata"] = owner.metadata(f"{owner.name}{CANARY_SUFFIX}", {**labels, PACK_LABEL: pack})
+    built["spec"]["selector"] = {"matchLabels": labels}
+    built["spec"]["template"]["metadata"]["labels"] = {**labels, "omnia.altairalabs.ai/mode": spec.mode}
+    return built
+
+
 def service(owner: Owner, spec: AgentRuntimeSpec) -> KubeObject:
     facade = spec.facades[0]
     return {

@@ -1,5 +1,6 @@
 """resolve_agent: everything an AgentRuntime needs, checked, and the children built from it."""
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from omnia_operator.resolve import children
 from omnia_operator.resolve.children import KubeObject, Owner, PodInputs
 from omnia_operator.resolve.env import CONTEXT_URL_KEY, facade_env, runtime_env
 from omnia_operator.resolve.outcome import Check
-from omnia_operator.resolve.promptpacks import PackContent, find_prompt_pack, load_pack_content
+from omnia_operator.resolve.promptpacks import PackContent, RolloutContents, find_prompt_pack, load_rollout, pack_name
 from omnia_operator.resolve.providers import ProviderResolution, resolve_providers, secret_value
 from omnia_operator.resolve.source import ObjectSource
 from omnia_operator.resolve.tools import ToolsResolution, resolve_tools
@@ -30,6 +31,8 @@ class AgentPlan:
     config_hash: str
     children: list[KubeObject]
     service_endpoint: str
+    rollout: dict[str, Any] | None = None
+    """status.rollout of the agent while a canary of its pack runs."""
 
 
 @dataclass
@@ -164,8 +167,10 @@ async def resolve_agent(
     notes = unsupported_features(spec)
     pack, pack_check = await find_prompt_pack(spec.prompt_pack_ref, namespace, source)
     content: PackContent | None = None
+    contents: RolloutContents | None = None
     if pack is not None:
-        content, pack_check = await load_pack_content(pack, source)
+        contents, pack_check = await load_rollout(pack, source)
+        content = contents.stable if contents else None
     tools = await resolve_tools(spec, namespace, source)
     providers = await resolve_providers(
         spec, namespace, source, allow_cross_namespace=images.allow_cross_namespace_providers
@@ -200,7 +205,40 @@ async def resolve_agent(
     built: list[KubeObject] = []
     if tools.yaml_text is not None:
         built.append(children.tools_config_map(owner, tools.yaml_text))
-    built.append(children.deployment(owner, spec, inputs, {}, replicas=replicas))
+    rollout: dict[str, Any] | None = None
+    canary = contents.canary if contents else None
+    if canary is not None and contents is not None:
+        scaling = spec.runtime.autoscaling
+        autoscaled_min = max(scaling.min_replicas, 1) if scaling else spec.runtime.replicas
+        base = replicas if replicas is not None else autoscaled_min
+        stable_replicas, canary_replicas = children.canary_split(base, contents.weight)
+        if replicas is not None:
+            replicas = stable_replicas
+        canary_inputs = dataclasses.replace(
+            inputs,
+            pack_config_map=canary.config_map_name,
+            runtime_env=runtime_env(
+                agent.name, namespace, spec, agent.metadata.annotations, canary, providers.default, has_tools=has_tools
+            ),
+            facade_env=facade_env(agent.name, namespace, spec, spec.facades[0], canary),
+            config_hash=config_hash(canary, tools, providers, context_digest, spec),
+        )
+        built.append(children.canary_deployment(owner, spec, canary_inputs, canary_replicas, pack_name(canary.pack)))
+        share = round(100 * canary_replicas / (canary_replicas + (replicas if replicas is not None else base)))
+        rollout = {
+            "active": True,
+            "stableVersion": content.version,
+            "candidateVersion": canary.version,
+            "currentWeight": contents.weight,
+            "approximateWeight": share,
+            "trafficWeightEnforced": False,
+            "trafficRoutingMode": "replicaWeighted",
+            "message": f"{canary_replicas} canary pod(s) beside the stable ones: about {share}% of connections "
+            f"reach version {canary.version} (requested {contents.weight}%)",
+        }
+    built.insert(
+        1 if tools.yaml_text is not None else 0, children.deployment(owner, spec, inputs, {}, replicas=replicas)
+    )
     built.append(children.service(owner, spec))
     if children.hpa_enabled(spec):
         built.append(children.horizontal_autoscaler(owner, spec))
@@ -215,5 +253,6 @@ async def resolve_agent(
         config_hash=digest,
         children=built,
         service_endpoint=children.service_endpoint(owner, spec),
+        rollout=rollout,
     )
     return resolution

@@ -51,10 +51,21 @@ class PackContent:
     config_map_name: str
     text: str
     digest: str
+    snapshot_version: str | None = None
+    """Version of a snapshot ConfigMap (during a canary the spec already names the next version)."""
 
     @property
     def version(self) -> str:
-        return self.pack.spec.version
+        return self.snapshot_version or self.pack.spec.version
+
+
+@dataclass(frozen=True)
+class RolloutContents:
+    """What an agent mounts: the stable pack and, during a canary, the candidate and its weight."""
+
+    stable: PackContent
+    canary: PackContent | None = None
+    weight: int = 0
 
 
 async def find_prompt_pack(ref: PromptPackRef, namespace: str, source: ObjectSource) -> tuple[PromptPack | None, Check]:
@@ -108,36 +119,67 @@ def _validate_pack_data(data: Any) -> list[str]:
     return list(validate_pack_data(data))
 
 
-async def load_pack_content(pack: PromptPack, source: ObjectSource) -> tuple[PackContent | None, Check]:
-    """The pack.json of a PromptPack, validated; the Check says what is wrong otherwise."""
+async def load_pack_content(
+    pack: PromptPack, source: ObjectSource, *, snapshot: str | None = None, version: str | None = None
+) -> tuple[PackContent | None, Check]:
+    """The pack.json of a PromptPack (or of one of its snapshots), validated; the Check says what is wrong."""
     ref = pack.spec.source.config_map_ref
-    if ref is None:
+    if ref is None and snapshot is None:
         return None, Check.bad("SourceInvalid", f"PromptPack {pack.name}: set spec.source.configMapRef.name")
-    config_map = await source.get("ConfigMap", pack.namespace, ref.name)
+    name = snapshot or (ref.name if ref else "")
+    config_map = await source.get("ConfigMap", pack.namespace, name)
     if config_map is None:
         return None, Check.bad(
             "ConfigMapNotFound",
-            f"ConfigMap {ref.name} (source of PromptPack {pack.name}) not found in namespace {pack.namespace}; "
+            f"ConfigMap {name} (source of PromptPack {pack.name}) not found in namespace {pack.namespace}; "
             f"create it with the compiled pack under key {PACK_KEY}",
         )
+    return _validated(pack, name, config_map, version)
+
+
+async def load_rollout(pack: PromptPack, source: ObjectSource) -> tuple[RolloutContents | None, Check]:
+    """Stable (and canary) content as the PromptPack status says: its immutable snapshots once the PromptPack
+    reconcile has made them, else the source ConfigMap (render, local mode, the first moments)."""
+    status = pack.status
+    if status.active_snapshot:
+        stable, check = await load_pack_content(
+            pack, source, snapshot=status.active_snapshot, version=status.active_version
+        )
+        if stable is None:
+            stable, check = await load_pack_content(pack, source)
+    else:
+        stable, check = await load_pack_content(pack, source)
+    if stable is None:
+        return None, check
+    if status.canary_snapshot and status.canary_version and status.canary_weight is not None:
+        canary, _ = await load_pack_content(
+            pack, source, snapshot=status.canary_snapshot, version=status.canary_version
+        )
+        if canary is not None:
+            return RolloutContents(stable, canary, status.canary_weight), check
+    return RolloutContents(stable), check
+
+
+def _validated(
+    pack: PromptPack, name: str, config_map: dict[str, Any], version: str | None
+) -> tuple[PackContent | None, Check]:
     text = (config_map.get("data") or {}).get(PACK_KEY)
     if not text:
         return None, Check.bad(
-            "PackJsonMissing", f"ConfigMap {ref.name} has no key {PACK_KEY}; put the compiled pack under that key"
+            "PackJsonMissing", f"ConfigMap {name} has no key {PACK_KEY}; put the compiled pack under that key"
         )
     if len(text.encode()) > MAX_PACK_BYTES:
-        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {ref.name} is larger than 1 MiB")
+        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {name} is larger than 1 MiB")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         return None, Check.bad(
-            "PackInvalid", f"{PACK_KEY} in ConfigMap {ref.name} is not valid JSON (line {e.lineno}: {e.msg})"
+            "PackInvalid", f"{PACK_KEY} in ConfigMap {name} is not valid JSON (line {e.lineno}: {e.msg})"
         )
     problems = _validate_pack_data(data)
     if problems:
         shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
-        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {ref.name} is not a valid PromptPack: {shown}")
+        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {name} is not a valid PromptPack: {shown}")
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return PackContent(pack, ref.name, text, digest), Check.good(
-        "PromptPackReady", f"PromptPack {pack.name} version {pack.spec.version} is valid"
-    )
+    content = PackContent(pack, name, text, digest, version)
+    return content, Check.good("PromptPackReady", f"PromptPack {pack.name} version {content.version} is valid")

@@ -115,5 +115,6 @@ class AgentRuntimeStatus(CrdModel):
     replicas: Replicas | None = None
     active_version: str | None = None
     service_endpoint: str | None = None
+    rollout: dict[str, Any] | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None

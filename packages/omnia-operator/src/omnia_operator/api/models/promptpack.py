@@ -1,6 +1,6 @@
 """PromptPack spec and status."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -16,11 +16,13 @@ class Canary(CrdModel):
     weight: int = 10
     step_weight: int = 10
     interval: str = "5m"
+    progress_deadline: str = "10m"
 
 
 class Rollout(CrdModel):
     type: Literal["immediate", "canary"] = "immediate"
     canary: Canary | None = None
+    paused: bool = False
 
 
 class SkillRef(CrdModel):
@@ -42,6 +44,15 @@ class PromptPackStatus(CrdModel):
     active_version: str | None = None
     canary_version: str | None = None
     canary_weight: int | None = None
+    traffic_weight_enforced: bool | None = None
+    active_snapshot: str | None = None
+    canary_snapshot: str | None = None
+    canary_started_at: str | None = None
+    step_started_at: str | None = None
+    paused: bool | None = None
+    rolled_back_snapshot: str | None = None
+    rollout_message: str | None = None
+    agents: list[dict[str, Any]] = Field(default_factory=list)
     last_updated: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None

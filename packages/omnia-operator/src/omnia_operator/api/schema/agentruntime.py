@@ -287,6 +287,21 @@ def status_schema() -> JsonSchema:
             ),
             "activeVersion": string("PromptPack version the pods run.", max_length=128),
             "serviceEndpoint": string("In-cluster host:port of the agent's WebSocket facade.", max_length=1024),
+            "rollout": obj(
+                "Canary rollout of the agent's PromptPack.",
+                {
+                    "active": boolean("A canary Deployment runs beside the stable one."),
+                    "stableVersion": string("Version of the stable pods.", max_length=128),
+                    "candidateVersion": string("Version of the canary pods.", max_length=128),
+                    "currentWeight": integer("Requested canary weight in percent.", minimum=0, maximum=100),
+                    "approximateWeight": integer(
+                        "Canary share of the replicas (what traffic approximately gets).", minimum=0, maximum=100
+                    ),
+                    "trafficWeightEnforced": boolean("False: traffic is split by replica counts only."),
+                    "trafficRoutingMode": string("replicaWeighted.", max_length=32),
+                    "message": string("What the rollout does.", max_length=4096),
+                },
+            ),
             "conditions": conditions(),
             "observedGeneration": observed_generation(),
         },
