@@ -1,0 +1,182 @@
+"""The running operator against the fake API: a dependency change reaches exactly its dependents (writes are
+counted per object), and a hung tool server does not hold up other reconciles."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from manifests import agent_runtime, full_set, pack_config_map, prompt_pack, provider, secret, tool_registry  # pyright: ignore[reportMissingImports]
+from tool_servers import MCP_SERVER, PYTHON  # pyright: ignore[reportMissingImports]
+from writes import writes_to  # pyright: ignore[reportMissingImports]
+
+from omnia_operator.api.crds import all_crds
+from omnia_operator.controller.manager import Manager
+from omnia_operator.kube import resources as kinds
+from omnia_operator.kube.client import KubeClient, RetryPolicy
+from omnia_operator.kube.errors import NotFoundError
+from omnia_operator.process import build_manager
+from omnia_operator.reconcile.kube_source import KINDS
+from omnia_operator.settings import OperatorSettings
+from omnia_operator.testing.fakekube import FakeKubeAPI
+
+NS = "default"
+WAIT = 20.0
+HASH = "omnia.altairalabs.ai/config-hash"
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not await check():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeKubeAPI]:
+    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
+    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running(api: FakeKubeAPI) -> AsyncIterator[Manager]:
+    settings = OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5)
+    async with KubeClient.for_url(api.url) as client, asyncio.TaskGroup() as group:
+        manager = build_manager(client, settings)
+        group.create_task(manager.run())
+        try:
+            yield manager
+        finally:
+            manager.stop()
+
+
+async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
+        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
+
+
+async def _hash(kube: KubeClient, name: str) -> str | None:
+    try:
+        deployment = await kube.get(kinds.DEPLOYMENT, name, NS)
+    except NotFoundError:
+        return None
+    return deployment["spec"]["template"]["metadata"]["annotations"].get(HASH)
+
+
+async def _idle(manager: Manager) -> bool:
+    return all(len(c.queue) == 0 and c.in_flight == 0 for c in manager.controllers)
+
+
+def _other_agent_objects() -> list[dict[str, Any]]:
+    return [
+        pack_config_map("other-pack"),
+        prompt_pack("other", config_map="other-pack"),
+        secret("other-key", {"OPENAI_API_KEY": "sk-other"}, labels={"omnia.altairalabs.ai/type": "credentials"}),
+        provider("other-provider", credential={"secretRef": {"name": "other-key"}}),
+        agent_runtime(
+            "other",
+            promptPackRef={"name": "other"},
+            providers=[{"name": "default", "providerRef": {"name": "other-provider"}}],
+        ),
+    ]
+
+
+async def test_each_dependency_change_rewrites_only_the_agent_that_uses_it(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await _create(kube, [*full_set(toolRegistryRef={"name": "tools"}), tool_registry()])
+    await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
+    await _create(kube, _other_agent_objects())
+    async with running(api) as manager:
+
+        async def both_deployed() -> bool:
+            return await _hash(kube, "support") is not None and await _hash(kube, "other") is not None
+
+        await eventually(both_deployed, "both agents to deploy")
+        await eventually(lambda: _idle(manager), "the operator to settle")
+        other_hash = await _hash(kube, "other")
+
+        async def change(what: str, mutate: Callable[[], Awaitable[None]]) -> None:
+            before = await _hash(kube, "support")
+            mark = len(api.request_log)
+            await mutate()
+
+            async def rolled() -> bool:
+                return await _hash(kube, "support") != before
+
+            await eventually(rolled, f"the support agent to roll after the {what} changed")
+            await eventually(lambda: _idle(manager), "the operator to settle")
+            for resource, name in (
+                ("agentruntimes", "other"),
+                ("deployments", "other"),
+                ("services", "other"),
+                ("configmaps", "other-tools"),
+            ):
+                assert writes_to(api, resource, name, since=mark) == 0, f"{what} change wrote {resource}/{name}"
+            assert writes_to(api, "deployments", "support", since=mark) >= 1
+            assert await _hash(kube, "other") == other_hash
+
+        async def registry() -> None:
+            handlers = tool_registry()["spec"]["handlers"]
+            handlers.append(
+                {
+                    "name": "search",
+                    "type": "http",
+                    "tool": {"name": "search", "description": "Search"},
+                    "httpConfig": {"endpoint": "http://search:8080/"},
+                }
+            )
+            await kube.patch(kinds.TOOL_REGISTRY, "tools", {"spec": {"handlers": handlers}}, namespace=NS)
+
+        tools_before = (await kube.get(kinds.CONFIG_MAP, "support-tools", NS))["data"]["tools.yaml"]
+        await change("ToolRegistry", registry)
+        tools_after = (await kube.get(kinds.CONFIG_MAP, "support-tools", NS))["data"]["tools.yaml"]
+        assert "search" in tools_after
+        assert tools_after != tools_before
+        await change(
+            "Provider", lambda: kube.patch(kinds.PROVIDER, "openai", {"spec": {"model": "gpt-4o"}}, namespace=NS)
+        )
+
+        async def rotate_key() -> None:
+            key = await kube.get(kinds.SECRET, "openai-key", NS)
+            key["data"] = secret("openai-key", {"OPENAI_API_KEY": "sk-rotated"})["data"]
+            await kube.replace(kinds.SECRET, key)
+
+        await change("credential Secret", rotate_key)
+
+        async def new_pack() -> None:
+            config_map = await kube.get(kinds.CONFIG_MAP, "support-pack", NS)
+            config_map["data"]["pack.json"] = config_map["data"]["pack.json"].replace("helpful", "very helpful")
+            await kube.replace(kinds.CONFIG_MAP, config_map)
+
+        await change("PromptPack", new_pack)
+
+
+async def test_hung_mcp_server_does_not_delay_other_reconciles(api: FakeKubeAPI, kube: KubeClient) -> None:
+    hung = {
+        "name": "stuck",
+        "type": "mcp",
+        "timeout": "60s",
+        "mcpConfig": {"transport": "stdio", "command": PYTHON, "args": [MCP_SERVER, "silent"]},
+    }
+    await kube.create(kinds.TOOL_REGISTRY, tool_registry("slow", handlers=[hung]))
+    await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
+    async with running(api):
+        await kube.create(kinds.TOOL_REGISTRY, tool_registry("tools"))
+        await _create(kube, full_set(toolRegistryRef={"name": "tools"}))
+
+        async def others_done() -> bool:
+            registry = await kube.get(kinds.TOOL_REGISTRY, "tools", NS)
+            return (registry.get("status") or {}).get("phase") == "Ready" and await _hash(kube, "support") is not None
+
+        await eventually(others_done, "the other registry and the agent while the MCP server hangs", timeout=8.0)
+        slow = await kube.get(kinds.TOOL_REGISTRY, "slow", NS)
+        assert "status" not in slow or not slow["status"].get("discoveredTools"), "the hung discovery is still going"
