@@ -104,7 +104,7 @@ async def test_each_dependency_change_rewrites_only_the_agent_that_uses_it(api: 
         await eventually(lambda: _idle(manager), "the operator to settle")
         other_hash = await _hash(kube, "other")
 
-        async def change(what: str, mutate: Callable[[], Awaitable[None]]) -> None:
+        async def change(what: str, mutate: Callable[[], Awaitable[object]]) -> None:
             before = await _hash(kube, "support")
             mark = len(api.request_log)
             await mutate()
