@@ -36,7 +36,6 @@ _CHILD_KINDS = {
     "HorizontalPodAutoscaler": kinds.HPA,
     "ScaledObject": kinds.SCALED_OBJECT,
 }
-KEDA_CRD = "scaledobjects.keda.sh"
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,8 @@ class AgentRuntimeReconciler:
         if self._keda_installed or scaling is None or not scaling.enabled or scaling.type != "keda":
             return True if self._keda_installed else None
         try:
-            await self._client.get(kinds.CRD, KEDA_CRD)
+            # a list of ScaledObjects answers 404 while KEDA's CRD is missing; the chart's RBAC already allows it
+            await self._client.list(kinds.SCALED_OBJECT, agent.namespace)
         except NotFoundError:
             return False
         self._keda_installed = True
