@@ -19,6 +19,9 @@ from report import Figure, print_figures
 from stack import agent_stack, mock_response
 from wsload import LoadResult, run_closed, run_open
 
+# A closed-loop session sends ~100 turns/s, past the facade's per-connection limit (50/s, burst 100).
+NO_RATE_LIMIT = {"OMNIA_FACADE_MESSAGE_RATE": "1000000", "OMNIA_FACADE_MESSAGE_BURST": "1000000"}
+
 
 def measure_server(
     url: str, pids: list[int], levels: list[int], duration_s: float, open_sessions: int, open_s: float
@@ -41,7 +44,7 @@ def check_payload(server: str, runs: dict[str, LoadResult], expected: int) -> No
     """Warn when a server streamed another amount of text per turn than asked (a misconfigured mock)."""
     for run, result in runs.items():
         if result.errors:
-            print(f"warning: {result.errors} {server} turns failed in {run}")
+            print(f"warning: {result.errors} {server} turns failed in {run}, first: {result.first_error}")
         sizes = {t.text_bytes for t in result.turns}
         if sizes and (min(sizes) < expected * 0.99 or max(sizes) > expected * 1.01):
             print(f"warning: {server} streamed {min(sizes)}..{max(sizes)} bytes per turn in {run}, expected {expected}")
@@ -108,7 +111,7 @@ def main() -> None:
         levels, duration, open_sessions, open_duration = [1, 50, 200], 3.0, 50, 5.0
     with baseline_process(options.chunks) as (url, pid):
         base = measure_server(url, [pid], levels, duration, open_sessions, open_duration)
-    with agent_stack(chunks=options.chunks, profile_dir=options.profile) as stack:
+    with agent_stack(chunks=options.chunks, facade_env=NO_RATE_LIMIT, profile_dir=options.profile) as stack:
         pids = [stack.runtime_pid, stack.facade_pid]
         full = measure_server(stack.ws_url, pids, levels, duration, open_sessions, open_duration)
     check_payload("baseline", base, len(DELTA) * options.chunks)

@@ -2,9 +2,11 @@
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -50,18 +52,31 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = ST
 
 @contextlib.contextmanager
 def running(args: list[str], *, env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``args`` for the duration of the block; SIGTERM, then SIGKILL after 10 s."""
+    """Run ``args`` for the duration of the block; SIGTERM, then SIGKILL after 10 s.
+
+    The process's stderr goes to a temporary file (a pipe nobody reads would fill up and stall a server
+    that logs under load); its last lines are printed when the process did not exit cleanly.
+    """
     full_env = {**os.environ, **(env or {})}
-    process = subprocess.Popen(args, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        yield process
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(args, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.seek(0)
+            lines = log.read().decode(errors="replace").splitlines()
+            warnings = [line for line in lines if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+            if process.returncode not in (0, -signal.SIGTERM) or warnings:
+                name = " ".join(args[-3:])
+                print(f"note: {name} exited {process.returncode}; {len(warnings)} warning/error log lines, last:")
+                for line in (warnings or lines)[-5:]:
+                    print(f"  {line[:300]}")
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ class LoadResult:
     duration_s: float
     turns: list[TurnTiming] = field(default_factory=list)
     errors: int = 0
+    first_error: str = ""
     server_cpu_s: float = float("nan")
     """CPU seconds the server process(es) used during the run, when the benchmark measured it."""
 
@@ -111,8 +112,9 @@ async def run_closed(url: str, *, sessions: int, duration_s: float, text: str = 
         while time.perf_counter() < deadline:
             try:
                 result.turns.append(await one_turn(ws, text))
-            except (RuntimeError, TimeoutError):
+            except (RuntimeError, TimeoutError) as e:
                 result.errors += 1
+                result.first_error = result.first_error or repr(e)
 
     started = time.perf_counter()
     async with asyncio.TaskGroup() as group:
@@ -140,8 +142,9 @@ async def run_open(
                 await asyncio.sleep(delay)
             try:
                 result.turns.append(await one_turn(ws, text))
-            except (RuntimeError, TimeoutError):
+            except (RuntimeError, TimeoutError) as e:
                 result.errors += 1
+                result.first_error = result.first_error or repr(e)
             next_at += interval_s
 
     async with asyncio.TaskGroup() as group:
