@@ -208,3 +208,19 @@ async def test_immediate_rollout_moves_agents_to_the_new_version_at_once(api: Fa
     assert stable is not None
     assert mounted_pack(stable) == status["activeSnapshot"] != v1
     assert await rig.deployment("support-canary") is None
+
+
+async def test_old_snapshots_are_pruned_but_the_active_one_stays(api: FakeKubeAPI, kube: KubeClient) -> None:
+    clock = Clock()
+    rig, v1 = await start(kube, clock)
+    await kube.patch(kinds.PROMPT_PACK, "support", {"spec": {"rollout": {"type": "immediate"}}}, namespace=NS)
+    for minor in range(1, 6):
+        await rig.publish(f"1.{minor}.0")
+        await rig.reconcile()
+    status = (await kube.get(kinds.PROMPT_PACK, "support", NS))["status"]
+    assert status["activeVersion"] == "1.5.0"
+    snapshots = await kube.list(kinds.CONFIG_MAP, NS, label_selector="omnia.altairalabs.ai/pack-snapshot=true")
+    names = {cm["metadata"]["name"] for cm in snapshots.items}
+    assert len(names) == 3
+    assert status["activeSnapshot"] in names
+    assert v1 not in names

@@ -82,3 +82,18 @@ def test_secret_maps_to_providers_using_it_and_configmap_to_packs_using_it() -> 
     assert mapping.packs_using_config_map(lambda ns: packs)("MODIFIED", _obj("ConfigMap", "cm"), None) == [
         ObjectKey("default", "pp")
     ]
+
+
+def test_a_canary_deployment_requeues_the_pack_whose_rollout_waits_on_it() -> None:
+    from omnia_operator.reconcile.mapping import packs_of_canary
+
+    pack = {"metadata": {"name": "support-v2", "namespace": "default"}, "spec": {"packName": "support"}}
+    other = {"metadata": {"name": "other", "namespace": "default"}, "spec": {}}
+    labels = {"omnia.altairalabs.ai/track": "canary", "omnia.altairalabs.ai/promptpack": "support"}
+    canary = {"metadata": {"name": "a-canary", "namespace": "default", "labels": labels}}
+    stable = {
+        "metadata": {"name": "a", "namespace": "default", "labels": {**labels, "omnia.altairalabs.ai/track": "stable"}}
+    }
+    mapper = packs_of_canary(lambda ns: [pack, other])
+    assert [k.name for k in mapper("MODIFIED", canary, None)] == ["support-v2"]
+    assert mapper("MODIFIED", stable, None) == []

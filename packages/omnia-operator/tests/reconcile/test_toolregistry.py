@@ -4,7 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from manifests import secret, tool_registry  # pyright: ignore[reportMissingImports]
+from manifests import agent_runtime, secret, tool_registry  # pyright: ignore[reportMissingImports]
 from tool_servers import (  # pyright: ignore[reportMissingImports]
     MCP_SERVER,
     PYTHON,
@@ -12,12 +12,14 @@ from tool_servers import (  # pyright: ignore[reportMissingImports]
     openapi_server,
 )
 
+from omnia_operator.api.models.resources import parse_agent_runtime
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.reconcile.kube_source import KubeObjectSource
 from omnia_operator.reconcile.mapping import registries_using_secret
 from omnia_operator.reconcile.tool_discovery import ToolDiscovery
 from omnia_operator.reconcile.toolregistry import ToolRegistryReconciler
+from omnia_operator.resolve.tools import resolve_tools
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
@@ -124,6 +126,12 @@ async def test_service_selector_resolves_to_the_cluster_dns_name(kube: KubeClien
     assert by_handler["weather"]["endpoint"] == "http://weather-api.default.svc.cluster.local:8080/v1/weather"
     assert by_handler["other"]["status"] == "Unavailable"
     assert "app=nothing" in by_handler["other"]["error"]
+    agent = parse_agent_runtime(agent_runtime(toolRegistryRef={"name": "tools"}))
+    tools = await resolve_tools(agent.spec, NS, KubeObjectSource(kube))
+    assert tools.config is not None
+    entries = {h["name"]: h for h in tools.config["handlers"]}
+    assert entries["weather"]["endpoint"] == by_handler["weather"]["endpoint"], "agents get the resolved endpoint"
+    assert "other" not in entries, "an unresolved Service is left out, not pointed at the placeholder"
 
 
 @pytest.mark.parametrize(

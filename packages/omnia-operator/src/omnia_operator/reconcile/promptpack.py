@@ -15,7 +15,7 @@ from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
-from omnia_operator.reconcile.apply import apply_child
+from omnia_operator.reconcile.apply import apply_child, delete_if_owned, owned_by
 from omnia_operator.reconcile.conditions import condition, now
 from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.rollout import CandidateHealth, Clock, advance, utc_now
@@ -29,6 +29,7 @@ _SOURCE_REASONS = ("SourceInvalid", "ConfigMapNotFound", "PackJsonMissing")
 
 
 SNAPSHOT_LABEL = "omnia.altairalabs.ai/pack-snapshot"
+KEEP_SNAPSHOTS = 3
 
 
 def snapshot_name(pack_object: str, content: PackContent) -> str:
@@ -60,12 +61,31 @@ def snapshot_config_map(raw: dict[str, Any], logical: str, content: PackContent)
     }
 
 
+def _creation_order(config_map: dict[str, Any]) -> tuple[str, int]:
+    """Creation time, then resourceVersion (an immutable ConfigMap keeps the revision it was created at)."""
+    meta = config_map["metadata"]
+    version = str(meta.get("resourceVersion") or "")
+    return meta.get("creationTimestamp") or "", int(version) if version.isdigit() else 0
+
+
 class PromptPackReconciler:
     def __init__(self, client: KubeClient, source: ObjectSource, *, clock: Clock = utc_now) -> None:
         self._client = client
         self._source = source
         self._clock = clock
         self._events = EventRecorder(client)
+
+    async def _prune_snapshots(self, namespace: str, uid: str, status: dict[str, Any]) -> None:
+        """Delete this pack's snapshots beyond the newest KEEP_SNAPSHOTS, never one the status refers to
+        (pods of a Deployment's previous ReplicaSet may still mount the last few during a rolling update)."""
+        listed = await self._client.list(kinds.CONFIG_MAP, namespace, label_selector=f"{SNAPSHOT_LABEL}=true")
+        ours = [cm for cm in listed.items if owned_by(cm, uid)]
+        ours.sort(key=_creation_order, reverse=True)
+        keep = {status.get(k) for k in ("activeSnapshot", "canarySnapshot", "rolledBackSnapshot")}
+        for cm in ours[KEEP_SNAPSHOTS:]:
+            name = cm["metadata"]["name"]
+            if name not in keep:
+                await delete_if_owned(self._client, kinds.CONFIG_MAP, name, namespace, uid)
 
     async def _candidate_health(self, namespace: str, logical: str) -> CandidateHealth:
         agents = await self._client.list(kinds.AGENT_RUNTIME, namespace)
@@ -173,6 +193,8 @@ class PromptPackReconciler:
         if status["lastUpdated"] is None:
             status["lastUpdated"] = now()
         await write_status(self._client, kinds.PROMPT_PACK, raw, status)
+        if content is not None:
+            await self._prune_snapshots(namespace, meta.get("uid", ""), status)
         if event is not None:
             await self._events.record(raw, *event)
         return Outcome(requeue)
