@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline_server import DELTA
+from grpcload import run_open_grpc
 from processes import baseline_process, cpu_seconds
 from report import Figure, print_figures
 from stack import agent_stack, mock_response
@@ -91,6 +92,13 @@ def latency(open_sessions: int, base: dict[str, LoadResult], full: dict[str, Loa
             bd, fd = base[run].percentile("done_s", q) * 1000, full[run].percentile("done_s", q) * 1000
             figures.append(Figure(f"time_to_done_{pct}_{label}", fd, "ms", bd))
             figures.append(Figure(f"added_time_to_done_{pct}_{label}", fd - bd, "ms"))
+    for q in (0.5, 0.99):
+        pct = f"p{round(q * 100)}"
+        b = base["open_1"].percentile("first_chunk_s", q) * 1000
+        g = full["grpc_1"].percentile("first_chunk_s", q) * 1000
+        f = full["open_1"].percentile("first_chunk_s", q) * 1000
+        figures.append(Figure(f"ttfc_{pct}_1_session_runtime_grpc_only", g, "ms", b))
+        figures.append(Figure(f"added_ttfc_{pct}_1_session_facade_share", f - g, "ms"))
     return figures
 
 
@@ -114,6 +122,7 @@ def main() -> None:
     with agent_stack(chunks=options.chunks, facade_env=NO_RATE_LIMIT, profile_dir=options.profile) as stack:
         pids = [stack.runtime_pid, stack.facade_pid]
         full = measure_server(stack.ws_url, pids, levels, duration, open_sessions, open_duration)
+        full["grpc_1"] = asyncio.run(run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05))
     check_payload("baseline", base, len(DELTA) * options.chunks)
     check_payload("omnia", full, len(mock_response(options.chunks)))
     print(f"{options.chunks} deltas of ~{len(DELTA)} bytes per turn; levels {levels} for {duration:g} s each; ", end="")

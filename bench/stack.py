@@ -35,6 +35,7 @@ PACK = {
 @dataclass
 class AgentStack:
     ws_url: str
+    grpc_address: str
     runtime_pid: int
     facade_pid: int
     runtime_ready_s: float
@@ -116,6 +117,7 @@ def agent_stack(
                 facade_ready = wait_http_ok(f"http://127.0.0.1:{facade_health}/readyz", facade)
                 yield AgentStack(
                     ws_url=f"ws://127.0.0.1:{facade_port}/ws?agent=bench",
+                    grpc_address=f"127.0.0.1:{grpc_port}",
                     runtime_pid=runtime.pid,
                     facade_pid=facade.pid,
                     runtime_ready_s=runtime_ready,
