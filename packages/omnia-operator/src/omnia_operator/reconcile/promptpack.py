@@ -169,7 +169,9 @@ class PromptPackReconciler:
             snapshot = await apply_child(
                 self._client, kinds.CONFIG_MAP, snapshot_config_map(raw, logical, content), meta.get("uid", "")
             )
-            health = await self._candidate_health(namespace, logical)
+            # only a running canary looks at candidate pods (a pack reconcile otherwise costs no extra reads)
+            running = old_status.get("canarySnapshot") == snapshot["metadata"]["name"]
+            health = await self._candidate_health(namespace, logical) if running else CandidateHealth()
             step = advance(pack, old_status, snapshot["metadata"]["name"], health, self._clock)
             status.update(step.fields)
             requeue, event = step.requeue_after, step.event
@@ -193,7 +195,9 @@ class PromptPackReconciler:
         if status["lastUpdated"] is None:
             status["lastUpdated"] = now()
         await write_status(self._client, kinds.PROMPT_PACK, raw, status)
-        if content is not None:
+        if content is not None and any(
+            status.get(k) != old_status.get(k) for k in ("activeSnapshot", "canarySnapshot", "rolledBackSnapshot")
+        ):
             await self._prune_snapshots(namespace, meta.get("uid", ""), status)
         if event is not None:
             await self._events.record(raw, *event)
