@@ -33,9 +33,10 @@ def measure_server(
     """
     runs: dict[str, LoadResult] = {}
     for n in levels:
-        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        cpu_before = [cpu_seconds(pid) for pid in pids]
         runs[f"closed_{n}"] = result = asyncio.run(run_closed(url, sessions=n, duration_s=duration_s))
-        result.server_cpu_s = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        result.server_cpu_split = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+        result.server_cpu_s = sum(result.server_cpu_split)
     runs["open_1"] = asyncio.run(run_open(url, sessions=1, duration_s=open_s, interval_s=0.05))
     runs[f"open_{open_sessions}"] = asyncio.run(run_open(url, sessions=open_sessions, duration_s=open_s))
     return runs
@@ -127,6 +128,12 @@ def main() -> None:
     check_payload("omnia", full, len(mock_response(options.chunks)))
     print(f"{options.chunks} deltas of ~{len(DELTA)} bytes per turn; levels {levels} for {duration:g} s each; ", end="")
     print(f"open loop {open_duration:g} s (1 session at 20 turns/s, {open_sessions} sessions at 1 turn/s each)")
+    for n in levels:
+        run = full[f"closed_{n}"]
+        deltas = len(run.turns) * options.chunks
+        if deltas:
+            runtime_us, facade_us = (cpu / deltas * 1e6 for cpu in run.server_cpu_split)
+            print(f"server CPU per delta at {n} sessions: runtime {runtime_us:.1f} us, facade {facade_us:.1f} us")
     print_figures("streaming throughput (closed loop)", throughput(options.chunks, levels, base, full))
     print_figures("added latency (open loop)", latency(open_sessions, base, full))
 

@@ -39,6 +39,7 @@ class LoadResult:
     errors: int = 0
     first_error: str = ""
     server_cpu_s: float = float("nan")
+    server_cpu_split: list[float] = field(default_factory=list)
     """CPU seconds the server process(es) used during the run, when the benchmark measured it."""
 
     @property
