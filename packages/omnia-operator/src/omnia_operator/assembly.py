@@ -14,6 +14,7 @@ from omnia_operator.reconcile.agentruntime import AgentRuntimeReconciler, Outcom
 from omnia_operator.reconcile.informer_source import InformerObjectSource
 from omnia_operator.reconcile.promptpack import PromptPackReconciler
 from omnia_operator.reconcile.provider import ProviderReconciler
+from omnia_operator.reconcile.tool_discovery import ToolDiscovery
 from omnia_operator.reconcile.toolregistry import ToolRegistryReconciler
 from omnia_operator.settings import OperatorSettings
 
@@ -66,6 +67,7 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
         }
     )
     agent_reconciler = AgentRuntimeReconciler(client, source, settings)
+    discovery = ToolDiscovery(timeout=settings.discovery_timeout, ttl=settings.rediscovery_interval)
     agents = Controller("agentruntime", _adapt(agent_reconciler.reconcile), workers=settings.workers)
     providers = Controller(
         "provider",
@@ -78,7 +80,7 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
         workers=settings.workers,
     )
     tool_registries = Controller(
-        "toolregistry", _adapt(ToolRegistryReconciler(client, source).reconcile), workers=settings.workers
+        "toolregistry", _adapt(ToolRegistryReconciler(client, source, discovery).reconcile), workers=settings.workers
     )
     for informer in agent_informers:
         agents.watch(informer)

@@ -45,6 +45,10 @@ class OperatorSettings(AgentImages):
     log_format: str = "json"
     log_level: str = "info"
     shutdown_timeout: float = Field(default=30.0, gt=0, le=600)
+    discovery_timeout: float = Field(default=10.0, gt=0, le=120)
+    """Seconds one ToolRegistry handler may take to list its tools (MCP tools/list, OpenAPI spec, gRPC ListTools)."""
+    rediscovery_interval: float = Field(default=300.0, ge=10, le=86400)
+    """Seconds between re-discoveries of a ToolRegistry's self-describing handlers."""
 
     @field_validator("namespaces", mode="before")
     @classmethod
