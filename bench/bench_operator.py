@@ -284,15 +284,15 @@ def main() -> None:
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # watches cut when an operator stops
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="1,000 agents, fan-out to 500 (the default)")
-    mode.add_argument("--full", action="store_true", help="same as --quick with a longer time-out")
+    mode.add_argument("--quick", action="store_true", help="300 agents, fan-out to 150, under a minute (default)")
+    mode.add_argument("--full", action="store_true", help="1,000 agents, fan-out to 500 (the targets' scale)")
     mode.add_argument("--tiny", action="store_true", help="20 agents, fan-out to 10 (smoke test)")
     parser.add_argument("--agents", type=int, help="override the number of agents (at most 5,000)")
     parser.add_argument("--latency-ms", type=float, default=2.0, help="fake API latency per request (default 2)")
     parser.add_argument("--workers", type=int, default=3, help="operator workers per kind (default 3)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the first operator process to this file")
     options = parser.parse_args()
-    agents, timeout_s = (20, 60.0) if options.tiny else (1000, 300.0) if options.full else (1000, 120.0)
+    agents, timeout_s = (20, 60.0) if options.tiny else (1000, 300.0) if options.full else (300, 120.0)
     if options.agents:
         agents = max(2, min(options.agents, 5000))
     fanout = agents // 2
