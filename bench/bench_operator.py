@@ -186,8 +186,8 @@ class OperatorProcess:
                     async with http.get(f"http://127.0.0.1:{health}/readyz") as response:
                         if response.status == 200:
                             return self
-                except aiohttp.ClientError:
-                    pass
+                except (aiohttp.ClientError, TimeoutError):
+                    pass  # not listening yet, or its loop is busy with the initial lists
                 await asyncio.sleep(0.05)
         raise TimeoutError("the operator did not become ready")
 
