@@ -68,9 +68,23 @@ class RolloutContents:
     weight: int = 0
 
 
+def _raw_pack_name(raw: Any) -> str | None:
+    """``spec.packName`` or else ``metadata.name`` of an unparsed PromptPack (what ``pack_name`` returns once
+    parsed); None when that is not a string, so the pack is parsed and its problem logged as before."""
+    spec = raw.get("spec") if isinstance(raw, dict) else None
+    declared = spec.get("packName") if isinstance(spec, dict) else None
+    if declared:
+        return declared if isinstance(declared, str) else None
+    meta = raw.get("metadata") if isinstance(raw, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
 async def find_prompt_pack(ref: PromptPackRef, namespace: str, source: ObjectSource) -> tuple[PromptPack | None, Check]:
     candidates: list[PromptPack] = []
     for raw in await source.list("PromptPack", namespace):
+        if _raw_pack_name(raw) not in (ref.name, None):
+            continue  # parse only candidates: parsing every pack of the namespace for each agent is quadratic
         try:
             pack = parse_prompt_pack(raw)
         except InvalidResourceError as e:
