@@ -177,6 +177,15 @@ class OperatorProcess:
             env={**os.environ, "OMNIA_OPERATOR_BIND_HOST": "127.0.0.1"},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
+        try:
+            await self._wait_ready(health)
+        except BaseException:
+            await self.__aexit__()  # never leave an orphaned operator behind
+            raise
+        return self
+
+    async def _wait_ready(self, health: int) -> None:
+        assert self.process is not None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             deadline = time.perf_counter() + READY_TIMEOUT_S
             while time.perf_counter() < deadline:
@@ -185,7 +194,7 @@ class OperatorProcess:
                 try:
                     async with http.get(f"http://127.0.0.1:{health}/readyz") as response:
                         if response.status == 200:
-                            return self
+                            return
                 except (aiohttp.ClientError, TimeoutError):
                     pass  # not listening yet, or its loop is busy with the initial lists
                 await asyncio.sleep(0.05)
