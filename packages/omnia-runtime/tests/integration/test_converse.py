@@ -1,6 +1,8 @@
 """Converse, Invoke, Health and HasConversation over a real loopback gRPC channel with the mock provider."""
 
+import asyncio
 import contextlib
+import gc
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -258,3 +260,33 @@ async def test_invalid_pack_keeps_the_runtime_unready_and_says_why(settings: Run
     assert not health.healthy
     assert "not ready" in health.status
     assert frames[-1].error.code == "CONFIG_ERROR"
+
+
+async def test_a_client_cancelling_its_call_leaves_no_task_failure_behind(settings: RuntimeSettings) -> None:
+    """The facade cancels a turn's call once it has `done` (and when its client leaves mid-turn)."""
+    loop = asyncio.get_running_loop()
+    problems: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: problems.append(context))
+    try:
+        async with runtime(settings) as (_, stub):
+            for cancel_after in ("done", "runtime_hello"):
+                for _ in range(5):
+                    call = stub.Converse()
+                    await call.write(runtime_pb2.ClientMessage(session_id="s-cancel", content="count"))
+                    while True:
+                        frame = await call.read()
+                        assert isinstance(frame, runtime_pb2.ServerMessage)
+                        if frame.WhichOneof("message") == cancel_after:
+                            break
+                    call.cancel()
+            # The runtime still serves a whole turn afterwards.
+            call = stub.Converse()
+            await call.write(runtime_pb2.ClientMessage(session_id="s-after", content="hello"))
+            frames = await read_all(call)
+            assert frames[-1].WhichOneof("message") == "done"
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert problems == []

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 FIRST_MESSAGE_TIMEOUT = 30.0
 IDENTITY_PREFIX = "x-omnia-"
+TASK_CLEANUP_TIMEOUT = 5.0
 
 
 def identity_of(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
@@ -91,12 +92,15 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
                 consent_grants=list(first.consent_grants),
             )
             emitter = StreamEmitter(self._client_tool_timeout)
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._run_handler(turn, emitter))
-                reader = group.create_task(self._read_tool_results(request_iterator, emitter))
+            # Not a TaskGroup: this generator yields, and a client that cancels the call closes it at a yield
+            # (GeneratorExit). The two tasks are owned here and always cancelled and awaited in `finally`.
+            handler = asyncio.create_task(self._run_handler(turn, emitter))
+            reader = asyncio.create_task(self._read_tool_results(request_iterator, emitter))
+            try:
                 async for frame in emitter.frames():
                     yield frame
-                reader.cancel()
+            finally:
+                await _finish(handler, reader)
         finally:
             metrics.ACTIVE_SESSIONS.dec()
 
@@ -207,3 +211,17 @@ async def start_grpc_server(
         raise OSError(f"cannot listen for gRPC on {host}:{port}")
     await server.start()
     return server, bound
+
+
+async def _finish(*tasks: asyncio.Task[None]) -> None:
+    """Cancel the turn's tasks, wait for them (bounded), and log what they raised: nothing is left unretrieved."""
+    for task in tasks:
+        task.cancel()
+    done, pending = await asyncio.wait(tasks, timeout=TASK_CLEANUP_TIMEOUT)
+    if pending:
+        logger.warning(
+            "%d Converse task(s) did not stop within %ss of the stream's end", len(pending), TASK_CLEANUP_TIMEOUT
+        )
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("a Converse task failed after the stream ended: %r", task.exception())
