@@ -15,7 +15,7 @@ _SUPPORT = str(Path(__file__).resolve().parent / "support")
 if _SUPPORT not in sys.path:
     sys.path.insert(0, _SUPPORT)
 
-from agentstack import HttpToolServer  # noqa: E402  # pyright: ignore[reportMissingImports]
+from agentstack import HttpToolServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentstack import (  # pyright: ignore[reportMissingImports]
+from agentstack import (
     HttpToolServer,
     Pod,
     agent_manifests,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentstack import REPO, free_port, open_session, turn  # pyright: ignore[reportMissingImports]
+from agentstack import REPO, free_port, open_session, turn
 
 pytestmark = pytest.mark.integration
 START_TIMEOUT_S = 60.0

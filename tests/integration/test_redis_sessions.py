@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from agentstack import (  # pyright: ignore[reportMissingImports]
+from agentstack import (
     HttpToolServer,
     Pod,
     agent_manifests,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from agentstack import HttpToolServer, Pod, agent_manifests, open_session, pod_containers, start_pod, turn  # pyright: ignore[reportMissingImports]
+from agentstack import HttpToolServer, Pod, agent_manifests, open_session, pod_containers, start_pod, turn
 
 pytestmark = pytest.mark.integration
 

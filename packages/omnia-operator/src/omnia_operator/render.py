@@ -73,7 +73,7 @@ class RenderResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _prepare(objects: list[KubeObject], namespace: str, result: RenderResult) -> list[KubeObject]:
+def prepare(objects: list[KubeObject], namespace: str, result: RenderResult) -> list[KubeObject]:
     prepared: list[KubeObject] = []
     for obj in objects:
         meta = obj.setdefault("metadata", {})
@@ -97,7 +97,7 @@ def _prepare(objects: list[KubeObject], namespace: str, result: RenderResult) ->
 async def render(objects: list[KubeObject], images: AgentImages, *, namespace: str = "default") -> RenderResult:
     """Resolve every AgentRuntime among objects; errors say which object and what to fix."""
     result = RenderResult()
-    prepared = _prepare(objects, namespace, result)
+    prepared = prepare(objects, namespace, result)
     source = StaticObjectSource(prepared, default_namespace=namespace)
     agents = source.objects("AgentRuntime")
     if not agents and not result.errors:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omnia_operator.api.models.resources import AgentRuntime, parse_agent_runtime
 from omnia_operator.errors import InvalidResourceError, ManifestError
-from omnia_operator.render import RenderResult, _prepare, load_manifests
+from omnia_operator.render import RenderResult, load_manifests, prepare
 from omnia_operator.resolve.plan import AgentPlan, resolve_agent
 from omnia_operator.resolve.source import KubeObject, StaticObjectSource
 from omnia_operator.settings import AgentImages
@@ -99,7 +99,7 @@ async def plan_from_manifests(
     """Resolve one AgentRuntime of the manifests; raises ManifestError saying what to fix."""
     objects = load_manifests(paths)
     checked = RenderResult()
-    prepared = _prepare(objects, namespace, checked)
+    prepared = prepare(objects, namespace, checked)
     if checked.errors:
         raise ManifestError("invalid manifests:\n  " + "\n  ".join(checked.errors))
     source = DevObjectSource(prepared, default_namespace=namespace)
