@@ -32,7 +32,7 @@ format: setup ## format the code and apply safe lint fixes
 
 .PHONY: chart-check
 chart-check: setup ## helm lint + template + schema-validate the chart in every tested configuration, the examples and the Dockerfiles
-	$(UV) run --frozen pytest charts/omnia/tests -m "not slow and not integration" $(PYTEST_ARGS)
+	$(UV) run --frozen pytest charts/omnia/tests -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: protos
 protos: setup ## regenerate the omnia-protos stubs from the .proto files

@@ -73,12 +73,19 @@ def test_render_upstream_install_docs_sample(conformance_dir: Path, capsys: pyte
     assert "kind: Service" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("example", ["quickstart", "tools"])
-def test_render_repository_examples(example: str, capsys: pytest.CaptureFixture[str]) -> None:
-    path = REPO_ROOT / "examples" / example
-    if not path.is_dir():
-        pytest.skip(f"examples/{example} not present")
-    assert main(["render", "-f", str(path)]) == 0, capsys.readouterr().err
+@pytest.mark.parametrize(
+    "example",
+    [
+        ["quickstart"],
+        ["tools"],
+        ["quickstart", "providers"],
+        ["quickstart/provider.yaml", "quickstart/agentruntime.yaml", "canary"],
+    ],
+)
+def test_render_repository_examples(example: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [REPO_ROOT / "examples" / part for part in example]
+    assert all(path.exists() for path in paths), f"missing example files: {paths}"
+    assert main(["render", *(arg for path in paths for arg in ("-f", str(path)))]) == 0, capsys.readouterr().err
     assert "kind: Deployment" in capsys.readouterr().out
 
 
