@@ -49,6 +49,21 @@ def test_validate_pack_lists_every_schema_error_with_its_path(
     err = capsys.readouterr().err
     assert "/: 'template_engine' is a required property" in err
     assert "/prompts/main/validators/0/type: 'regex' is not one of" in err
+    # Structural problems do not hide the authoring ones: every problem is listed in one run.
+    assert "/prompts/main/tools/0: tool 't' is not defined" in err
+    assert "variable 'who' is not declared" in err
+
+
+def test_validate_pack_survives_prompts_of_the_wrong_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(json.dumps(PACK))
+    data["prompts"]["other"] = ["not", "an", "object"]
+    data["prompts"]["main"]["variables"] = "who"
+    path = tmp_path / "pack.json"
+    path.write_text(json.dumps(data))
+    assert main(["validate-pack", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "/prompts/other" in err
+    assert "variable 'who' is not declared" in err
 
 
 def test_validate_pack_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -63,8 +63,8 @@ def validate_pack_command(path: Path, *, schema_only: bool = False) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2 if not e.problems else 1
     problems = validate_pack_data(data)
-    if not problems and not schema_only:
-        problems = lint_pack_data(data)
+    if not schema_only:  # every problem at once: authoring problems are listed beside structural ones
+        problems += [p for p in lint_pack_data(data) if p not in problems]
     if problems:
         print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
         for problem in problems:

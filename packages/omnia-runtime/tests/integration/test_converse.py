@@ -12,6 +12,7 @@ import grpc
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
 from omnia_runtime.server.app import RunningServers, running_runtime
@@ -227,22 +228,33 @@ async def test_messages_over_the_grpc_size_limit_are_refused(settings: RuntimeSe
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+def provider_requests(metrics_text: str) -> float:
+    """Successful provider requests counted so far, read from the /metrics exposition."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        for sample in family.samples
+        if sample.name == "omnia_provider_requests_total" and sample.labels.get("status") == "success"
+    )
+
+
 async def test_health_and_invoke(settings: RuntimeSettings) -> None:
     async with runtime(settings) as (servers, stub):
         health = await stub.Health(runtime_pb2.HealthRequest())
         assert health.contract_version == "1.3.0"
         assert health.healthy
         assert "invoke" in health.capabilities
-        response = await stub.Invoke(
-            runtime_pb2.InvocationRequest(input_json='{"input": "count it"}', invocation_id="i1")
-        )
-        assert json.loads(response.output_json) == {"output": "first"}
-        assert response.invocation_id == "i1"
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers.health_port}") as http:
+            before = provider_requests((await http.get("/metrics")).text)
+            response = await stub.Invoke(
+                runtime_pb2.InvocationRequest(input_json='{"input": "count it"}', invocation_id="i1")
+            )
+            assert json.loads(response.output_json) == {"output": "first"}
+            assert response.invocation_id == "i1"
             assert (await http.get("/readyz")).status_code == 200
             metrics = (await http.get("/metrics")).text
-    assert "omnia_provider_requests_total" in metrics
-    assert "omnia_runtime_info" in metrics
+    assert provider_requests(metrics) == before + 1
+    assert "omnia_runtime_info{" in metrics
 
 
 async def test_invalid_pack_keeps_the_runtime_unready_and_says_why(settings: RuntimeSettings) -> None:

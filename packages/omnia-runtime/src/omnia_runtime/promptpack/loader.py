@@ -70,23 +70,40 @@ def validate_pack_data(data: Any) -> list[str]:
     return problems
 
 
-def lint_pack_data(data: dict[str, Any]) -> list[str]:
-    """Authoring problems in a structurally valid pack: undefined tools, undeclared template variables."""
+def lint_pack_data(data: Any) -> list[str]:
+    """Authoring problems: undefined tools, undeclared template variables.
+
+    Tolerates a pack that also has structural problems (it skips what it cannot read), so that
+    ``validate-pack`` can list every problem at once.
+    """
+    if not isinstance(data, dict):
+        return []
     problems: list[str] = []
-    tools = set((data.get("tools") or {}).keys())
-    members = set(((data.get("agents") or {}).get("members") or {}).keys())
-    fragments = set((data.get("fragments") or {}).keys())
-    for key, prompt in data["prompts"].items():
-        for index, tool in enumerate(prompt.get("tools") or []):
-            if tool not in tools and tool not in members:
+    tools = set(_mapping(data.get("tools")).keys())
+    members = set(_mapping(_mapping(data.get("agents")).get("members")).keys())
+    fragments = set(_mapping(data.get("fragments")).keys())
+    for key, prompt in _mapping(data.get("prompts")).items():
+        if not isinstance(prompt, dict):
+            continue
+        listed = prompt.get("tools")
+        for index, tool in enumerate(listed if isinstance(listed, list) else []):
+            if isinstance(tool, str) and tool not in tools and tool not in members:
                 problems.append(f"/prompts/{key}/tools/{index}: tool {tool!r} is not defined in /tools")
-        declared = {v["name"] for v in prompt.get("variables") or []}
+        variables = prompt.get("variables")
+        declared = {
+            v["name"] for v in (variables if isinstance(variables, list) else []) if isinstance(v, dict) and "name" in v
+        }
+        template = prompt.get("system_template")
         problems.extend(
             f"/prompts/{key}/system_template: variable {name!r} is not declared in /prompts/{key}/variables"
-            for name in dict.fromkeys(placeholders(prompt["system_template"]))
+            for name in dict.fromkeys(placeholders(template if isinstance(template, str) else ""))
             if fragment_name(name) is None and name not in declared and name not in fragments
         )
     return problems
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def read_pack_file(path: Path) -> Any:
