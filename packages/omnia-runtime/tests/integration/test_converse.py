@@ -15,6 +15,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
+from omnia_runtime.providers.base import ChatRequest, Finish, ProviderEvent, TextDelta, Usage
 from omnia_runtime.server.app import RunningServers, running_runtime
 from omnia_runtime.settings import RuntimeSettings
 from omnia_runtime.tools.base import StaticToolExecutor, ToolSpec
@@ -302,3 +303,37 @@ async def test_a_client_cancelling_its_call_leaves_no_task_failure_behind(settin
     finally:
         loop.set_exception_handler(previous)
     assert problems == []
+
+
+class RecordingProvider:
+    """A provider that records each request and answers with a fixed JSON text."""
+
+    name = "recording"
+    model = "recording-1"
+
+    def __init__(self) -> None:
+        self.requests: list[ChatRequest] = []
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        self.requests.append(request)
+        yield TextDelta('{"ok": true}')
+        yield Usage(input_tokens=3, output_tokens=2)
+        yield Finish()
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_invoke_binds_the_input_json_to_the_template_variables(settings: RuntimeSettings) -> None:
+    provider = RecordingProvider()
+    async with running_runtime(settings, provider=provider, executor=Tools().executor) as servers:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{servers.grpc_port}")
+        try:
+            response = await runtime_pb2_grpc.RuntimeServiceStub(channel).Invoke(
+                runtime_pb2.InvocationRequest(input_json='{"company": "Globex", "style": "terse"}', invocation_id="i2")
+            )
+        finally:
+            await channel.close()
+    assert response.invocation_id == "i2"
+    (request,) = provider.requests
+    assert request.system == "You answer weather questions for Globex. Be terse."
