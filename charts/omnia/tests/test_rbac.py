@@ -113,6 +113,36 @@ async def _apply_examples(api: Any) -> list[dict[str, Any]]:
     return applied
 
 
+async def _apply_canary(api: Any) -> None:
+    """Apply examples/canary like `kubectl apply`: create what is new, update what exists."""
+    plurals = {
+        ("", "ConfigMap"): "configmaps",
+        **{(g, k): crd["spec"]["names"]["plural"] for (g, k), crd in ch.load_crds().items()},
+    }
+    async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
+        for path in sorted((ch.EXAMPLES_DIR / "canary").glob("*.yaml")):
+            for obj in ch.load_example_objects(path):
+                collection = _collection_path(obj, plurals)
+                response = await client.post(collection, json=obj)
+                if response.status_code == 409:
+                    item = f"{collection}/{obj['metadata']['name']}"
+                    current = (await client.get(item)).json()
+                    updated = {**current, "spec": obj["spec"]}
+                    response = await client.put(item, json=updated)
+                assert response.status_code in (200, 201), f"{path.name}: {obj['kind']}: {response.text}"
+
+
+# What _apply_canary itself sends: excluded from the operator's requests in the window it runs.
+_TEST_CLIENT_REQUESTS = {
+    (verb, resource) for verb in ("create", "get", "update") for resource in ("configmaps", "promptpacks")
+}
+
+
+def _deployment_exists(api: Any, name: str) -> bool:
+    deployments = api.store.kinds.lookup("apps", "v1", "deployments")
+    return deployments is not None and api.store.peek(deployments, AGENT_NAMESPACE, name) is not None
+
+
 def _reconciled(api: Any, agents: list[str]) -> bool:
     store = api.store
     deployments = store.kinds.lookup("apps", "v1", "deployments")
@@ -164,12 +194,23 @@ async def test_every_request_of_the_operator_reconciling_the_examples_is_granted
         stderr=asyncio.subprocess.STDOUT,
     )
     output = b""
+    canary_started = False
+    own_requests = range(0)  # the test's own requests while it applies the canary example
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(90):
             while not _reconciled(api, agents):
                 if process.returncode is not None:
                     break
                 await asyncio.sleep(0.05)  # bounded by the timeout: the fake API has no "reconciled" event
+            if process.returncode is None:
+                # Then the canary example: a new pack version rolled out beside the stable pods.
+                own_start = len(api.request_log)
+                await _apply_canary(api)
+                own_requests = range(own_start, len(api.request_log))
+                while not (canary_started := _deployment_exists(api, "quickstart-canary")):
+                    if process.returncode is not None:
+                        break
+                    await asyncio.sleep(0.05)
     except TimeoutError:
         pass
     finally:
@@ -181,10 +222,14 @@ async def test_every_request_of_the_operator_reconciling_the_examples_is_granted
             process.kill()
             output, _ = await process.communicate()
     text = output.decode(errors="replace")
-    assert _reconciled(api, agents), f"the operator did not reconcile {agents} within 60s; its output:\n{text[-4000:]}"
+    assert _reconciled(api, agents), f"the operator did not reconcile {agents} within 90s; its output:\n{text[-4000:]}"
+    assert canary_started, f"the canary example started no quickstart-canary Deployment; output:\n{text[-4000:]}"
 
     requests = [
-        (r.verb, r.group, r.resource, r.subresource, r.namespace) for r in api.request_log[first_operator_request:]
+        (r.verb, r.group, r.resource, r.subresource, r.namespace)
+        for index, r in enumerate(api.request_log)
+        if index >= first_operator_request
+        and not (index in own_requests and (r.verb, r.resource) in _TEST_CLIENT_REQUESTS)
     ]
     assert requests, "the operator made no request at all"
     assert ch.rbac_denials(_rbac_objects(values), requests, SERVICE_ACCOUNT) == []
