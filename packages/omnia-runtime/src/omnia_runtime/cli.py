@@ -27,7 +27,8 @@ An invalid pack keeps the runtime unready: /readyz answers 503 and lists every p
 VALIDATE_HELP = """\
 Check a pack.json: schema errors with their JSON path, tools a prompt lists that the pack does not define,
 and template variables that are neither declared nor fragments. Exit 0 when valid, 1 with every problem
-listed otherwise (2 when the file cannot be read)."""
+listed otherwise (2 when the file cannot be read). Validators this runtime cannot enforce (e.g. sentiment,
+toxicity, pii_detection, custom) are listed as warnings on stderr; they do not change the exit code."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def validate_pack_command(path: Path, *, schema_only: bool = False) -> int:
-    from omnia_runtime.promptpack.loader import lint_pack_data, read_pack_file, validate_pack_data
+    from omnia_runtime.promptpack.loader import (
+        lint_pack_data,
+        read_pack_file,
+        validate_pack_data,
+        validator_warnings,
+    )
 
     try:
         data = read_pack_file(path)
@@ -65,6 +71,8 @@ def validate_pack_command(path: Path, *, schema_only: bool = False) -> int:
     problems = validate_pack_data(data)
     if not schema_only:  # every problem at once: authoring problems are listed beside structural ones
         problems += [p for p in lint_pack_data(data) if p not in problems]
+    for warning in validator_warnings(data):
+        print(f"{path}: warning: {warning}", file=sys.stderr)
     if problems:
         print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
         for problem in problems:

@@ -13,6 +13,14 @@ PROVIDER_DURATION = Histogram(
 )
 INPUT_TOKENS = Counter("omnia_provider_input_tokens_total", "Prompt tokens sent", ["provider", "model"])
 OUTPUT_TOKENS = Counter("omnia_provider_output_tokens_total", "Completion tokens received", ["provider", "model"])
+CACHED_TOKENS = Counter(
+    "omnia_provider_cached_tokens_total", "Prompt tokens served from the provider's prompt cache", ["provider", "model"]
+)
 COST = Counter("omnia_provider_cost_total", "Provider cost in USD", ["provider", "model"])
 TURN_DURATION = Histogram("omnia_runtime_turn_duration_seconds", "Conversation turn duration", ["status"])
 ACTIVE_SESSIONS = Gauge("omnia_runtime_active_sessions", "Converse streams in progress")
+VALIDATORS_NOT_ENFORCED = Gauge(
+    "omnia_runtime_validators_not_enforced",
+    "Enabled validators of the served prompt that this runtime cannot enforce (answers pass them unchecked)",
+    ["prompt", "validator_type"],
+)

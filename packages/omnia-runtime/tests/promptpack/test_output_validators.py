@@ -1,7 +1,8 @@
 import pytest
 
 from omnia_runtime.errors import ValidationFailedError
-from omnia_runtime.promptpack import ValidatorConfig, check_output
+from omnia_runtime.promptpack import ValidatorConfig, check_output, unenforced_validators
+from omnia_runtime.promptpack.output_validators import CHECKS
 
 
 def v(kind: str, fail: bool = False, **params: object) -> ValidatorConfig:
@@ -39,3 +40,16 @@ def test_fail_on_violation_raises_instead_of_reporting() -> None:
 def test_disabled_and_unimplemented_validators_do_not_report() -> None:
     disabled = ValidatorConfig(type="banned_words", enabled=False, params={"words": ["x"]})
     assert check_output("x", [disabled, v("toxicity", threshold=0.1)]) == []
+
+
+def test_unenforced_validators_names_each_enabled_type_the_runtime_cannot_run_once() -> None:
+    validators = [
+        v("banned_words", words=["x"]),
+        v("toxicity", threshold=0.1),
+        v("pii_detection"),
+        v("toxicity", threshold=0.5),
+        ValidatorConfig(type="sentiment", enabled=False),
+        v("my_company_check"),
+    ]
+    assert unenforced_validators(validators) == ["toxicity", "pii_detection", "my_company_check"]
+    assert unenforced_validators([v(kind) for kind in CHECKS]) == []

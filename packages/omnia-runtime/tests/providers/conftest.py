@@ -2,7 +2,8 @@
 
 Each fake answers a request that carries no tool result with a little text and one tool call
 (``get_weather``, its arguments split over several deltas where the vendor does that), and a request that
-carries a tool result with a text answer. Every request body is recorded in ``requests``.
+carries a tool result with a text answer. Every request body is recorded in ``requests``. Every response
+reports the same usage, part of the prompt served from the vendor's prompt cache: ``USAGE`` per vendor.
 """
 
 import json
@@ -15,6 +16,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+USAGE: dict[str, tuple[int, int, int]] = {
+    "openai": (21, 8, 7),  # prompt_tokens (cached included), cached_tokens, completion_tokens
+    "claude": (30 + 4 + 12, 12, 9),  # input + cache creation + cache read; cache read; message_delta output
+    "gemini": (17, 6, 5),  # promptTokenCount (cached included), cachedContentTokenCount, candidatesTokenCount
+}
+"""(every prompt token, cached prompt tokens, output tokens) that each fake vendor reports per response."""
 
 
 @dataclass
@@ -56,7 +64,12 @@ def _openai_app(vendor: FakeVendor) -> Starlette:
             "created": 1,
             "model": body["model"],
             "choices": [],
-            "usage": {"prompt_tokens": 21, "completion_tokens": 7, "total_tokens": 28},
+            "usage": {
+                "prompt_tokens": 21,
+                "completion_tokens": 7,
+                "total_tokens": 28,
+                "prompt_tokens_details": {"cached_tokens": 8},
+            },
         }
         if any(m["role"] == "tool" for m in body["messages"]):
             events = [
@@ -106,7 +119,12 @@ def _anthropic_app(vendor: FakeVendor) -> Starlette:
                 "content": [],
                 "stop_reason": None,
                 "stop_sequence": None,
-                "usage": {"input_tokens": 30, "output_tokens": 1},
+                "usage": {
+                    "input_tokens": 30,
+                    "cache_creation_input_tokens": 4,
+                    "cache_read_input_tokens": 12,
+                    "output_tokens": 1,
+                },
             },
         }
         has_result = any(
@@ -192,7 +210,12 @@ def _gemini_app(vendor: FakeVendor) -> Starlette:
             return {
                 "candidates": [candidate],
                 "modelVersion": "gemini-test",
-                "usageMetadata": {"promptTokenCount": 17, "candidatesTokenCount": 5, "totalTokenCount": 22},
+                "usageMetadata": {
+                    "promptTokenCount": 17,
+                    "cachedContentTokenCount": 6,
+                    "candidatesTokenCount": 5,
+                    "totalTokenCount": 22,
+                },
             }
 
         if has_result:
@@ -225,3 +248,9 @@ def anthropic_app(fake_vendor: FakeVendor) -> Starlette:
 @pytest.fixture
 def gemini_app(fake_vendor: FakeVendor) -> Starlette:
     return _gemini_app(fake_vendor)
+
+
+@pytest.fixture
+def vendor_usage() -> dict[str, tuple[int, int, int]]:
+    """``USAGE``: what each fake vendor reports per response."""
+    return USAGE

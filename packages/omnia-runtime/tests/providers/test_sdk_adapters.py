@@ -1,11 +1,16 @@
 """Each SDK adapter streams text and a tool call from its fake vendor server, then answers the tool result."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
+from omnia_runtime.conversation.engine import ConversationEngine, Pricing
+from omnia_runtime.conversation.store import MemoryConversationStore
 from omnia_runtime.errors import ProviderUnavailableError
+from omnia_runtime.handler import ClientToolResult, Turn, TurnUsage
+from omnia_runtime.promptpack import parse_pack
 from omnia_runtime.providers import (
     ChatRequest,
     Finish,
@@ -19,13 +24,30 @@ from omnia_runtime.providers import (
 from omnia_runtime.providers.claude import ClaudeProvider
 from omnia_runtime.providers.gemini import GeminiProvider
 from omnia_runtime.providers.openai import OpenAIProvider
-from omnia_runtime.tools.base import ToolSpec
+from omnia_runtime.tools.base import StaticToolExecutor, ToolSpec
 
 WEATHER = ToolSpec(
     name="get_weather",
     description="Weather in a city",
     input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
+
+
+class Recorder:
+    """The emitter of a turn: keeps the final answer and its usage."""
+
+    def __init__(self) -> None:
+        self.final: str | None = None
+        self.usage: TurnUsage | None = None
+
+    async def chunk(self, text: str) -> None:
+        return None
+
+    async def client_tool_call(self, name: str, arguments: Mapping[str, Any], **_: Any) -> ClientToolResult:
+        raise AssertionError("no client tools in these tests")
+
+    async def done(self, final_content: str = "", usage: TurnUsage | None = None) -> None:
+        self.final, self.usage = final_content, usage
 
 
 async def collect(provider: Any, request: ChatRequest) -> list[ProviderEvent]:
@@ -102,3 +124,52 @@ async def test_adapter_reports_an_overloaded_vendor_as_unavailable(
         with pytest.raises(ProviderUnavailableError):
             await collect(provider, ChatRequest(system="", messages=[Message(role="user", content="hi")]))
         await provider.aclose()
+
+
+async def test_adapter_reports_cached_prompt_tokens_as_part_of_the_input(
+    kind: str, app: Starlette, serve_app: Any, vendor_usage: dict[str, tuple[int, int, int]]
+) -> None:
+    async with serve_app(app) as base_url:
+        provider = make(kind, base_url)
+        events = await collect(provider, ChatRequest(system="", messages=[Message(role="user", content="hi")]))
+        await provider.aclose()
+    usage = [e for e in events if isinstance(e, Usage)][-1]
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == vendor_usage[kind]
+
+
+async def test_turn_cost_bills_cached_prompt_tokens_at_the_cached_rate(
+    kind: str, app: Starlette, serve_app: Any, vendor_usage: dict[str, tuple[int, int, int]]
+) -> None:
+    pack = parse_pack(
+        {
+            "id": "p",
+            "name": "P",
+            "version": "1.0.0",
+            "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+            "prompts": {"main": {"id": "main", "name": "M", "version": "1.0.0", "system_template": "Be brief."}},
+        }
+    )
+    executor = StaticToolExecutor()
+    executor.add(WEATHER, lambda city: {"city": city, "sky": "clear"})
+    recorder = Recorder()
+    async with serve_app(app) as base_url:
+        provider = make(kind, base_url)
+        engine = ConversationEngine(
+            pack=pack,
+            prompt=pack.prompts["main"],
+            provider=provider,
+            executor=executor,
+            store=MemoryConversationStore(ttl=60),
+            pricing=Pricing(input_cost=3.0, output_cost=15.0, cached_cost=0.3),
+        )
+        await engine.run_turn(Turn(session_id="cost", content="Weather in Paris?"), recorder)
+        await provider.aclose()
+    assert recorder.final == "It is sunny."
+    prompt, cached, output = vendor_usage[kind]
+    # Two model calls (the tool call, then the answer), each reporting the same usage.
+    expected = 2 * ((prompt - cached) / 1000 * 3.0 + cached / 1000 * 0.3 + output / 1000 * 15.0)
+    assert recorder.usage is not None
+    assert recorder.usage.input_tokens == 2 * prompt
+    assert recorder.usage.output_tokens == 2 * output
+    assert recorder.usage.cost_usd == pytest.approx(expected)
+    assert recorder.usage.cost_usd < 2 * (prompt / 1000 * 3.0 + output / 1000 * 15.0)  # the cache made it cheaper

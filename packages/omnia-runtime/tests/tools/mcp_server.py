@@ -35,6 +35,10 @@ def build_server() -> MCPServer:
     def whoami() -> int:
         return os.getpid()
 
+    @server.tool(description="The server's working directory and the value of one environment variable")
+    def environment(name: str) -> dict[str, str | None]:
+        return {"cwd": os.getcwd(), "value": os.environ.get(name)}
+
     @server.tool(description="Never returns")
     async def hang() -> str:
         await anyio.sleep_forever()

@@ -33,7 +33,7 @@ def content(result: Any) -> Any:
 async def test_stdio_server_tools_are_discovered_with_the_blocklist_applied() -> None:
     tools = await discover(mcp_handler(toolFilter={"blocklist": ["internal_debug"]}), timeout=20)
     names = sorted(t.name for t in tools)
-    assert names == ["add", "crash", "echo", "explode", "hang", "whoami"]
+    assert names == ["add", "crash", "echo", "environment", "explode", "hang", "whoami"]
     add = next(t for t in tools if t.name == "add")
     assert add.input_schema["required"] == ["a", "b"]
     only = await discover(mcp_handler(toolFilter={"allowlist": ["echo"]}), timeout=20)
@@ -196,3 +196,34 @@ async def test_a_call_that_hangs_times_out_and_the_session_stays_usable() -> Non
     assert "timeout" in content(hung)["error"]
     assert not after.is_error
     assert json.loads(after.content)["result"] == 2
+
+
+async def test_stdio_server_runs_in_the_work_dir_with_the_configured_env(tmp_path: Path) -> None:
+    work_dir = tmp_path / "tool-home"
+    work_dir.mkdir()
+    handler = mcp_handler(workDir=str(work_dir), env={"OMNIA_TEST_TOOL_MODE": "sandbox", "LOG_LEVEL": "warn"})
+    router = ToolRouter()
+    await router.start(ToolsConfig(handlers=[handler]), discovery_timeout=20)
+    try:
+        mode = await router.execute("environment", {"name": "OMNIA_TEST_TOOL_MODE"}, context=CONTEXT)
+        level = await router.execute("environment", {"name": "LOG_LEVEL"}, context=CONTEXT)
+    finally:
+        await router.aclose()
+    assert not mode.is_error, mode.content
+    seen = json.loads(mode.content)
+    assert Path(seen["cwd"]).resolve() == work_dir.resolve()
+    assert seen["value"] == "sandbox"
+    assert json.loads(level.content)["value"] == "warn"
+
+
+async def test_stdio_server_without_work_dir_or_env_inherits_the_runtime_directory() -> None:
+    router = ToolRouter()
+    await router.start(ToolsConfig(handlers=[mcp_handler()]), discovery_timeout=20)
+    try:
+        seen = await router.execute("environment", {"name": "OMNIA_TEST_TOOL_MODE"}, context=CONTEXT)
+    finally:
+        await router.aclose()
+    assert not seen.is_error, seen.content
+    answer = json.loads(seen.content)
+    assert Path(answer["cwd"]).resolve() == Path.cwd().resolve()  # the runtime's own directory
+    assert answer["value"] is None

@@ -49,14 +49,24 @@ logger = logging.getLogger(__name__)
 
 
 class Pricing:
-    """USD per 1K tokens."""
+    """USD per 1K tokens (``OMNIA_PROVIDER_INPUT_COST``, ``_OUTPUT_COST``, ``_CACHED_COST``).
 
-    def __init__(self, input_cost: float = 0.0, output_cost: float = 0.0) -> None:
+    Cached prompt tokens are billed at ``cached_cost`` and the rest of the prompt at ``input_cost``:
+    ``(input - cached) * input_cost + cached * cached_cost + output * output_cost``, all per 1K tokens.
+    """
+
+    def __init__(self, input_cost: float = 0.0, output_cost: float = 0.0, cached_cost: float = 0.0) -> None:
         self.input_cost = input_cost
         self.output_cost = output_cost
+        self.cached_cost = cached_cost
 
     def cost(self, usage: Usage) -> float:
-        return usage.input_tokens / 1000 * self.input_cost + usage.output_tokens / 1000 * self.output_cost
+        cached = min(usage.cached_input_tokens, usage.input_tokens)
+        return (
+            (usage.input_tokens - cached) / 1000 * self.input_cost
+            + cached / 1000 * self.cached_cost
+            + usage.output_tokens / 1000 * self.output_cost
+        )
 
 
 def turn_variables(metadata: Mapping[str, str]) -> dict[str, Any]:
@@ -191,7 +201,11 @@ class ConversationEngine:
                 metadata=turn.metadata,
             )
             text, calls, usage, chat_span = await self._call_model(request, turn, emitter)
-            total = Usage(total.input_tokens + usage.input_tokens, total.output_tokens + usage.output_tokens)
+            total = Usage(
+                total.input_tokens + usage.input_tokens,
+                total.output_tokens + usage.output_tokens,
+                total.cached_input_tokens + usage.cached_input_tokens,
+            )
             if not calls or last_round:
                 final = text
                 messages.append(Message(role="assistant", content=text))
@@ -258,8 +272,11 @@ class ConversationEngine:
             span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
             span.set_attribute("gen_ai.usage.cost", cost)
+            if usage.cached_input_tokens:
+                span.set_attribute("gen_ai.usage.cached_input_tokens", usage.cached_input_tokens)
             metrics.INPUT_TOKENS.labels(provider, model).inc(usage.input_tokens)
             metrics.OUTPUT_TOKENS.labels(provider, model).inc(usage.output_tokens)
+            metrics.CACHED_TOKENS.labels(provider, model).inc(usage.cached_input_tokens)
             metrics.COST.labels(provider, model).inc(cost)
         return "".join(text), calls, usage, span
 

@@ -6,9 +6,10 @@ from omnia_runtime.promptpack.loader import (
     parse_pack,
     resolve_entry_prompt,
     validate_pack_data,
+    validator_warnings,
 )
 from omnia_runtime.promptpack.models import PackTool, Prompt, PromptPack, ValidatorConfig, Variable
-from omnia_runtime.promptpack.output_validators import Violation, check_output
+from omnia_runtime.promptpack.output_validators import Violation, check_output, unenforced_validators
 from omnia_runtime.promptpack.template import render
 
 __all__ = [
@@ -24,5 +25,7 @@ __all__ = [
     "parse_pack",
     "render",
     "resolve_entry_prompt",
+    "unenforced_validators",
     "validate_pack_data",
+    "validator_warnings",
 ]

@@ -9,6 +9,8 @@ Two levels of checking:
 - ``lint_pack_data`` — authoring problems that upstream tolerates: a prompt listing a tool the pack does not
   define (it may come from a ToolRegistry at run time) and template placeholders that are neither a declared
   variable nor a fragment. ``omnia-runtime validate-pack`` reports both levels.
+- ``validator_warnings`` — validators the runtime cannot enforce (types other than those of
+  ``output_validators.CHECKS``). Valid by the spec, so a warning, never a problem: the pack still serves.
 
 Every problem is one line, ``<JSON path>: <what is wrong>``.
 """
@@ -22,6 +24,7 @@ from pydantic import ValidationError
 
 from omnia_runtime.errors import PackError
 from omnia_runtime.promptpack.models import Prompt, PromptPack
+from omnia_runtime.promptpack.output_validators import CHECKS
 from omnia_runtime.promptpack.schema import PACK_SCHEMA
 from omnia_runtime.promptpack.template import fragment_name, placeholders
 
@@ -100,6 +103,23 @@ def lint_pack_data(data: Any) -> list[str]:
             if fragment_name(name) is None and name not in declared and name not in fragments
         )
     return problems
+
+
+def validator_warnings(data: Any) -> list[str]:
+    """One line per enabled validator whose type this runtime does not implement (tolerates malformed packs)."""
+    warnings: list[str] = []
+    for key, prompt in _mapping(_mapping(data).get("prompts")).items():
+        validators = _mapping(prompt).get("validators")
+        for index, validator in enumerate(validators if isinstance(validators, list) else []):
+            if not isinstance(validator, dict) or validator.get("enabled") is False:
+                continue
+            kind = validator.get("type")
+            if isinstance(kind, str) and kind not in CHECKS:
+                warnings.append(
+                    f"/prompts/{key}/validators/{index}: validator type {kind!r} is not enforced by this runtime"
+                    f" (answers pass it unchecked; enforced types: {', '.join(CHECKS)})"
+                )
+    return warnings
 
 
 def _mapping(value: Any) -> dict[str, Any]:

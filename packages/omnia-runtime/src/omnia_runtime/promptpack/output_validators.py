@@ -2,8 +2,12 @@
 
 Each returns a list of violations (empty when the answer passes). ``check_output`` runs a prompt's enabled
 validators; a violation of one with ``fail_on_violation`` raises ``ValidationFailedError``, the others are
-returned so the caller can report them. Types the runtime does not implement (sentiment, toxicity,
-pii_detection, custom) are reported once as skipped, never silently treated as passing.
+returned so the caller can report them.
+
+Types the runtime does not implement (sentiment, toxicity, pii_detection, custom, anything unknown) cannot
+be enforced, and an operator must not believe they are: ``unenforced_validators`` names them so that
+``validate-pack`` warns about them and ``serve`` logs them once at start-up, lists them under "warnings" in
+``/readyz`` and counts them in ``omnia_runtime_validators_not_enforced``. At turn time they are skipped.
 """
 
 import json
@@ -100,3 +104,8 @@ def check_output(text: str, validators: Sequence[ValidatorConfig]) -> list[Viola
             raise ValidationFailedError(f"{config.type}: " + "; ".join(messages))
         violations.extend(Violation(config.type, m) for m in messages)
     return violations
+
+
+def unenforced_validators(validators: Sequence[ValidatorConfig]) -> list[str]:
+    """The types of the enabled validators this runtime cannot run (each once, in pack order)."""
+    return list(dict.fromkeys(v.type for v in validators if v.enabled and v.type not in CHECKS))

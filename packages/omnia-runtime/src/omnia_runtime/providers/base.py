@@ -93,7 +93,10 @@ class ToolCallEvent:
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0
+    """Every prompt token of the request, cached ones included."""
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    """The part of ``input_tokens`` the vendor served from its prompt cache (billed at the cached rate)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
 """Anthropic Messages adapter (official ``anthropic`` SDK). Consumes the raw stream events: text deltas,
 ``tool_use`` blocks whose JSON input arrives as ``input_json_delta`` fragments, input tokens in
 ``message_start`` and output tokens in ``message_delta``. Consecutive tool results are sent as one user
-message of ``tool_result`` blocks, as the API requires."""
+message of ``tool_result`` blocks, as the API requires.
+
+Anthropic counts ``input_tokens`` without the prompt-cache tokens; ``Usage.input_tokens`` is every prompt
+token (uncached + ``cache_creation_input_tokens`` + ``cache_read_input_tokens``, as OpenAI and Gemini count
+them) and ``Usage.cached_input_tokens`` the cache reads. A ``message_delta`` that repeats the input counts
+overrides those of ``message_start``."""
 
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -53,6 +58,16 @@ def _messages(request: ChatRequest) -> list[dict[str, Any]]:
     return out
 
 
+def _count_prompt(prompt: dict[str, int], usage: Any) -> None:
+    """Take the prompt token counts an event reports (a count the event leaves out keeps its value)."""
+    reported = {
+        "input": usage.input_tokens,
+        "cache_creation": usage.cache_creation_input_tokens,
+        "cache_read": usage.cache_read_input_tokens,
+    }
+    prompt.update({key: value for key, value in reported.items() if value is not None})
+
+
 class ClaudeProvider:
     """Streams Anthropic messages; see the module docstring."""
 
@@ -87,7 +102,8 @@ class ClaudeProvider:
         if any(value is not None for value in sampling.values()):
             kwargs["extra_body"] = {key: value for key, value in sampling.items() if value is not None}
         blocks: dict[int, dict[str, str]] = {}
-        input_tokens = output_tokens = 0
+        prompt: dict[str, int] = {"input": 0, "cache_creation": 0, "cache_read": 0}
+        output_tokens = 0
         finish = "stop"
         try:
             events = await self._client.messages.create(  # pyright: ignore[reportCallIssue]
@@ -99,7 +115,7 @@ class ClaudeProvider:
             )
             async for event in events:
                 if event.type == "message_start":
-                    input_tokens = event.message.usage.input_tokens or 0
+                    _count_prompt(prompt, event.message.usage)
                 elif event.type == "content_block_start" and event.content_block.type == "tool_use":
                     block = event.content_block
                     blocks[event.index] = {"id": block.id, "name": block.name, "json": ""}
@@ -110,6 +126,7 @@ class ClaudeProvider:
                         blocks[event.index]["json"] += event.delta.partial_json
                 elif event.type == "message_delta":
                     output_tokens = event.usage.output_tokens or 0
+                    _count_prompt(prompt, event.usage)
                     finish = event.delta.stop_reason or finish
         except (anthropic.APIConnectionError, anthropic.RateLimitError, anthropic.InternalServerError) as e:
             raise ProviderUnavailableError(f"anthropic is unavailable: {type(e).__name__}: {e}") from e
@@ -122,7 +139,7 @@ class ClaudeProvider:
         for index in sorted(blocks):
             block = blocks[index]
             yield ToolCallEvent(ToolCallRequest(block["id"], block["name"], parse_arguments(block["json"])))
-        yield Usage(input_tokens, output_tokens)
+        yield Usage(sum(prompt.values()), output_tokens, prompt["cache_read"])
         yield Finish(finish)
 
     async def aclose(self) -> None:

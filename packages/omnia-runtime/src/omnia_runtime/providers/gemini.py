@@ -106,7 +106,9 @@ class GeminiProvider:
             async for chunk in stream:
                 if chunk.usage_metadata is not None:
                     usage = Usage(
-                        chunk.usage_metadata.prompt_token_count or 0, chunk.usage_metadata.candidates_token_count or 0
+                        chunk.usage_metadata.prompt_token_count or 0,
+                        chunk.usage_metadata.candidates_token_count or 0,
+                        chunk.usage_metadata.cached_content_token_count or 0,
                     )
                 for candidate in chunk.candidates or []:
                     if candidate.finish_reason is not None:

@@ -98,7 +98,12 @@ class OpenAIProvider:
             )
             async for chunk in response:
                 if chunk.usage is not None:
-                    yield Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                    details = chunk.usage.prompt_tokens_details
+                    yield Usage(
+                        chunk.usage.prompt_tokens or 0,
+                        chunk.usage.completion_tokens or 0,
+                        (details.cached_tokens or 0) if details is not None else 0,
+                    )
                 for choice in chunk.choices:
                     delta = choice.delta
                     if delta.content:

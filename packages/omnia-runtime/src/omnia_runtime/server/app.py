@@ -3,6 +3,9 @@
 ``serve_handler`` serves any handler (the SDK's ``serve`` uses it); ``run_runtime`` builds the PromptPack
 handler from ``OMNIA_*`` settings. An invalid pack does not stop the process: the servers come up, ``/readyz``
 answers 503 listing every problem (also logged), and Converse answers with an error, so Kubernetes shows why.
+Validators of the served prompt that the runtime cannot enforce do not block readiness: they are logged once
+(WARNING) at start-up, listed as ``warning:`` lines of a ready ``/readyz`` and counted by the
+``omnia_runtime_validators_not_enforced{prompt, validator_type}`` gauge.
 """
 
 import asyncio
@@ -10,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -20,7 +23,7 @@ from omnia_runtime.conversation.engine import ConversationEngine, Pricing
 from omnia_runtime.conversation.store import ConversationStore, MemoryConversationStore, RedisConversationStore
 from omnia_runtime.errors import ConfigError, OmniaRuntimeError, PackError
 from omnia_runtime.handler import Emitter, Handler, Turn, TurnUsage
-from omnia_runtime.promptpack import load_pack, resolve_entry_prompt
+from omnia_runtime.promptpack import load_pack, resolve_entry_prompt, unenforced_validators
 from omnia_runtime.providers.base import GenerationParams, Provider
 from omnia_runtime.providers.factory import build_provider
 from omnia_runtime.server.grpc_service import RuntimeService, start_grpc_server
@@ -171,6 +174,21 @@ async def build_tools(settings: RuntimeSettings) -> ToolExecutor:
 class Components:
     handler: Handler
     closers: list[Callable[[], Awaitable[None]]]
+    warnings: list[str] = field(default_factory=list)
+    """What serves, but not as the pack asks (shown by ``/readyz``)."""
+
+
+def report_unenforced_validators(prompt_name: str, validator_types: Sequence[str]) -> list[str]:
+    """Log once and count the served prompt's validators that cannot be enforced; the ``/readyz`` warnings."""
+    if not validator_types:
+        return []
+    listed = ", ".join(validator_types)
+    logger.warning(
+        "prompt %s: validators not enforced by this runtime (answers pass them unchecked): %s", prompt_name, listed
+    )
+    for validator_type in validator_types:
+        metrics.VALIDATORS_NOT_ENFORCED.labels(prompt_name, validator_type).set(1)
+    return [f"prompt {prompt_name}: validators not enforced by this runtime: {listed}"]
 
 
 async def build_pack_handler(
@@ -178,7 +196,7 @@ async def build_pack_handler(
 ) -> Components:
     """Everything the PromptPack handler needs. ``PackError`` when the pack is invalid."""
     pack = load_pack(settings.promptpack_path)
-    _, prompt = resolve_entry_prompt(pack, settings.prompt_name)
+    prompt_name, prompt = resolve_entry_prompt(pack, settings.prompt_name)
     closers: list[Callable[[], Awaitable[None]]] = []
     try:
         provider = provider or build_provider(settings)
@@ -197,7 +215,7 @@ async def build_pack_handler(
         provider=provider,
         executor=executor,
         store=store,
-        pricing=Pricing(settings.provider_input_cost, settings.provider_output_cost),
+        pricing=Pricing(settings.provider_input_cost, settings.provider_output_cost, settings.provider_cached_cost),
         default_params=GenerationParams(
             settings.provider_temperature, settings.provider_top_p, settings.provider_max_tokens
         ),
@@ -214,7 +232,8 @@ async def build_pack_handler(
             "promptpack_version": settings.promptpack_version or pack.version,
         }
     )
-    return Components(PackHandler(engine), closers)
+    warnings = report_unenforced_validators(prompt_name, unenforced_validators(prompt.validators))
+    return Components(PackHandler(engine), closers, warnings)
 
 
 @contextlib.asynccontextmanager
@@ -240,6 +259,7 @@ async def running_runtime(
         readiness.set_not_ready([str(e)])
     servers = await start_servers(handler, settings, readiness)
     if components is not None:
+        readiness.warnings = components.warnings
         readiness.set_ready()
     try:
         yield servers

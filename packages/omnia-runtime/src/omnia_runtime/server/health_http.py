@@ -1,5 +1,7 @@
 """A tiny asyncio HTTP server for ``/healthz``, ``/readyz`` and ``/metrics`` (no web framework: start-up
-time matters and three GET routes need none). ``/readyz`` answers 503 with the reasons until ready."""
+time matters and three GET routes need none). ``/readyz`` answers 503 with the reasons until ready; once
+ready it answers 200 ``ready``, followed by ``warning: ...`` lines for what serves but not as configured
+(validators the runtime cannot enforce), so ``kubectl exec ... curl /readyz`` shows them."""
 
 import asyncio
 import contextlib
@@ -19,6 +21,8 @@ class Readiness:
 
     def __init__(self) -> None:
         self.reasons: list[str] = ["starting"]
+        self.warnings: list[str] = []
+        """Shown by a ready ``/readyz``; they do not make the runtime unready."""
 
     def set_ready(self) -> None:
         self.reasons = []
@@ -51,7 +55,8 @@ class HealthServer:
         if path == "/readyz":
             if self._readiness.reasons:
                 return 503, "text/plain", ("not ready:\n" + "\n".join(self._readiness.reasons) + "\n").encode()
-            return 200, "text/plain", b"ready\n"
+            lines = ["ready", *(f"warning: {w}" for w in self._readiness.warnings)]
+            return 200, "text/plain", ("\n".join(lines) + "\n").encode()
         if path == "/metrics":
             return 200, CONTENT_TYPE_LATEST, self._metrics()
         return 404, "text/plain", b"not found\n"
