@@ -27,6 +27,7 @@ from omnia_operator.kube.errors import AlreadyExistsError, ConflictError, NotFou
 from omnia_operator.process import build_manager
 from omnia_operator.settings import OperatorSettings
 from omnia_operator.testing.fakekube import FakeKubeAPI
+from omnia_operator.testing.fakekube.server import MUTATING
 
 FAKE_WAIT_S = 15.0
 FAKE_POLL_S = 0.05
@@ -47,6 +48,9 @@ class Cluster:
     wait_s: float
     poll_s: float
     quiet_s: float
+    mutations: Callable[[kinds.ResourceKind, str, str], int] | None = None
+    """Mutating requests so far on (kind, namespace, name), where the backend can count them (the fake can; a real
+    API server cannot, and a no-op write there changes nothing a watch could see)."""
 
 
 async def eventually(cluster: Cluster, check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -76,7 +80,15 @@ async def fake_cluster() -> AsyncIterator[Cluster]:
         async def connect() -> KubeClient:
             return KubeClient.for_url(api.url)
 
-        yield Cluster("fake", kube, connect, FAKE_WAIT_S, FAKE_POLL_S, FAKE_QUIET_S)
+        def mutations(kind: kinds.ResourceKind, namespace: str, name: str) -> int:
+            return sum(
+                1
+                for r in api.request_log
+                if r.verb in MUTATING
+                and (r.group, r.resource, r.namespace, r.name) == (kind.group, kind.plural, namespace, name)
+            )
+
+        yield Cluster("fake", kube, connect, FAKE_WAIT_S, FAKE_POLL_S, FAKE_QUIET_S, mutations)
 
 
 @contextlib.asynccontextmanager

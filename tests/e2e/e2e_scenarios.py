@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_cluster import Cluster, eventually, get_or_none, operator, operator_settings
+from prometheus_client import REGISTRY
 
 from omnia_operator.controller.controller import Controller, ObjectKey
 from omnia_operator.controller.manager import Manager
@@ -46,7 +47,7 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 AGENT = "quickstart"
 TOOLS_CONFIG_MAP = f"{AGENT}-tools"
 PACK_CONFIG_MAP = "quickstart-pack"
-REGISTRY = "e2e-tools"
+TOOL_REGISTRY = "e2e-tools"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 DEPENDENCY_CONDITIONS = ("PromptPackReady", "ProviderReady", "ToolRegistryReady", "DeploymentReady", "ServiceReady")
 CHILDREN = ((kinds.DEPLOYMENT, AGENT), (kinds.SERVICE, AGENT), (kinds.CONFIG_MAP, TOOLS_CONFIG_MAP))
@@ -66,7 +67,7 @@ def tool_registry() -> dict[str, Any]:
     return {
         "apiVersion": f"{kinds.OMNIA_GROUP}/{kinds.OMNIA_VERSION}",
         "kind": "ToolRegistry",
-        "metadata": {"name": REGISTRY},
+        "metadata": {"name": TOOL_REGISTRY},
         "spec": {"handlers": [handler]},
     }
 
@@ -77,7 +78,7 @@ def quickstart_objects(namespace: str, *, leave_out: tuple[str, ...] = ()) -> li
     for obj in objects:
         obj["metadata"]["namespace"] = namespace
         if obj["kind"] == "AgentRuntime":
-            obj["spec"]["toolRegistryRef"] = {"name": REGISTRY}
+            obj["spec"]["toolRegistryRef"] = {"name": TOOL_REGISTRY}
     return [o for o in objects if f"{o['kind']}/{o['metadata']['name']}" not in leave_out]
 
 
@@ -122,6 +123,11 @@ async def converge(cluster: Cluster, namespace: str) -> None:
         await wait_exists(cluster, kind, name, namespace)
     for type_ in DEPENDENCY_CONDITIONS:
         await wait_condition(cluster, namespace, type_, "True")
+
+
+def reconcile_count(name: str = "agentruntime") -> float:
+    """Reconciles finished by `name` controllers in this process (the operator's own Prometheus histogram)."""
+    return REGISTRY.get_sample_value("controller_runtime_reconcile_time_seconds_count", {"controller": name}) or 0.0
 
 
 def controller(manager: Manager, name: str = "agentruntime") -> Controller:
@@ -215,8 +221,9 @@ async def a_converged_agent_reconciled_again_writes_nothing_to_its_children(clus
             listed = await cluster.kube.list(kind, namespace)
             child = next(o for o in listed.items if o["metadata"]["name"] == name)
             baselines.append((kind, child, listed.resource_version))
-        agents = controller(manager)
-        agents.queue.add(ObjectKey(namespace, AGENT))
+        counted = _mutations(cluster, namespace)
+        reconciles = reconcile_count()
+        controller(manager).queue.add(ObjectKey(namespace, AGENT))
         writes: list[str] = []
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(cluster.quiet_s), asyncio.TaskGroup() as group:
@@ -225,15 +232,22 @@ async def a_converged_agent_reconciled_again_writes_nothing_to_its_children(clus
         assert writes == [], f"the operator rewrote children of a converged agent: {writes}"
 
         async def reconciled() -> bool:
-            return idle(manager)
+            return idle(manager) and reconcile_count() > reconciles
 
-        await eventually(cluster, reconciled, "the forced reconcile to finish")
+        await eventually(cluster, reconciled, "the forced reconcile to run")
+        assert _mutations(cluster, namespace) == counted, "write requests (even no-op ones) reached the children"
         for kind, child, _since in baselines:
             now = await cluster.kube.get(kind, child["metadata"]["name"], namespace)
             if kind == kinds.DEPLOYMENT:  # its status is the Deployment controller's on a real cluster
                 assert now["metadata"]["generation"] == child["metadata"]["generation"]
             else:
                 assert now["metadata"]["resourceVersion"] == child["metadata"]["resourceVersion"], kind.kind
+
+
+def _mutations(cluster: Cluster, namespace: str) -> dict[str, int] | None:
+    if cluster.mutations is None:
+        return None
+    return {f"{kind.kind}/{name}": cluster.mutations(kind, namespace, name) for kind, name in CHILDREN}
 
 
 async def missing_provider_and_pack_config_map_block_until_they_are_created(cluster: Cluster, namespace: str) -> None:
