@@ -77,7 +77,10 @@ async def serve(handler: Handler, settings: RuntimeSettings | None = None, stop:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-    async with serving(handler, settings):
+    from omnia_runtime.tracing import tracing
+
+    settings = settings or load_settings()
+    async with tracing(settings), serving(handler, settings):
         await stop.wait()
 
 

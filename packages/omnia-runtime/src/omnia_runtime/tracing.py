@@ -1,27 +1,44 @@
 """OpenTelemetry set-up: OTLP/gRPC export when ``OMNIA_TRACING_ENABLED``, gRPC server instrumentation so a
 trace started by the facade continues here. Span names: ``omnia.runtime.conversation.turn`` →
-``genai.chat`` → ``omnia.tool.call``; every span carries ``session.id``."""
+``genai.chat`` → ``omnia.tool.call``; every span carries ``session.id``.
 
+Sampling is ``ParentBased(TraceIdRatioBased(OMNIA_TRACING_SAMPLE_RATE))``: a call that carries a W3C
+``traceparent`` follows the caller's sampling decision (the facade decides for the whole trace), a call
+without one is sampled at the configured rate (0 exports nothing, 1 everything). Spans are batched;
+``tracing`` shuts the provider down when serving ends so the last batch reaches the collector before the
+process exits.
+"""
+
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from omnia_runtime.settings import RuntimeSettings
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "omnia-runtime"
+SHUTDOWN_TIMEOUT = 10.0
+"""Seconds the last export may take when serving ends."""
 
 
 def tracer() -> Tracer:
     return trace.get_tracer("omnia_runtime")
 
 
-def configure_tracing(settings: RuntimeSettings) -> None:
-    """Install an OTLP exporting tracer provider when tracing is enabled; otherwise spans are no-ops."""
+def configure_tracing(settings: RuntimeSettings) -> "TracerProvider | None":
+    """Install an OTLP exporting tracer provider when tracing is enabled (returned, so that it can be shut
+    down); otherwise spans are no-ops and ``None`` is returned."""
     if not settings.tracing_enabled:
-        return
+        return None
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -35,11 +52,34 @@ def configure_tracing(settings: RuntimeSettings) -> None:
             "k8s.namespace.name": settings.namespace,
         }
     )
-    provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(settings.tracing_sample_rate)))
-    exporter = OTLPSpanExporter(endpoint=settings.tracing_endpoint or None, insecure=settings.tracing_insecure)
+    provider = TracerProvider(
+        resource=resource,
+        sampler=ParentBased(TraceIdRatioBased(settings.tracing_sample_rate)),
+        shutdown_on_exit=False,  # shut down by ``tracing`` while the event loop still runs
+    )
+    exporter = OTLPSpanExporter(
+        endpoint=settings.tracing_endpoint or None, insecure=settings.tracing_insecure, timeout=SHUTDOWN_TIMEOUT
+    )
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    logger.info("tracing enabled, exporting to %s", settings.tracing_endpoint or "the OTLP default endpoint")
+    logger.info(
+        "tracing enabled, exporting to %s, sample rate %g",
+        settings.tracing_endpoint or "the OTLP default endpoint",
+        settings.tracing_sample_rate,
+    )
+    return provider
+
+
+@contextlib.asynccontextmanager
+async def tracing(settings: RuntimeSettings) -> AsyncIterator[None]:
+    """Tracing for the duration of the block; on exit the pending spans are flushed to the collector."""
+    provider = configure_tracing(settings)
+    try:
+        yield
+    finally:
+        if provider is not None:
+            # shutdown() flushes and blocks on the exporter (bounded by its timeout): off the event loop.
+            await asyncio.to_thread(provider.shutdown)
 
 
 def server_interceptors() -> list[object]:

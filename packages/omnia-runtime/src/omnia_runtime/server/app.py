@@ -274,9 +274,8 @@ async def running_runtime(
 
 async def serve_until(settings: RuntimeSettings, stop: asyncio.Event) -> None:
     """Serve the PromptPack runtime until ``stop`` is set, then shut down gracefully."""
-    from omnia_runtime.tracing import configure_tracing
+    from omnia_runtime.tracing import tracing
 
-    configure_tracing(settings)
-    async with running_runtime(settings):
+    async with tracing(settings), running_runtime(settings):
         await stop.wait()
         logger.info("stopping: draining for up to %.0fs", settings.shutdown_grace)
