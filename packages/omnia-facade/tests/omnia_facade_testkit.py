@@ -9,9 +9,10 @@ The scripted runtime answers by the first word of the user's content:
 """
 
 import asyncio
+import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,11 +47,50 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
     holding: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     commands: bool = True
+    calls_opened: int = 0
+    open_calls: int = 0
+    idle_calls: int = 0
+    """Calls open without a first message yet (warm calls); ``most_idle_calls`` is the highest count seen."""
+    most_idle_calls: int = 0
+    fail_next_turns: int = 0
+    """This many next turns fail (UNAVAILABLE) right after their message arrived, before any answer."""
+    calls_changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_calls(self, predicate: Callable[["ScriptedRuntime"], bool], timeout: float = RECV_TIMEOUT) -> None:
+        """Wait (bounded) until ``predicate`` holds for the call counters."""
+        async with asyncio.timeout(timeout):
+            while not predicate(self):
+                self.calls_changed.clear()
+                await self.calls_changed.wait()
+
+    def _count(self, *, opened: int = 0, idle: int = 0) -> None:
+        self.calls_opened += max(opened, 0)
+        self.open_calls += opened
+        self.idle_calls += idle
+        self.most_idle_calls = max(self.most_idle_calls, self.idle_calls)
+        self.calls_changed.set()
 
     async def Converse(self, request_iterator: Any, context: Any) -> AsyncIterator[runtime_pb2.ServerMessage]:
+        self._count(opened=1, idle=1)
+        waiting = True
+        try:
+            first = await anext(aiter(request_iterator))
+            waiting = False
+            self._count(idle=-1)
+            async with contextlib.aclosing(self._answer(first, request_iterator, context)) as frames:
+                async for frame in frames:
+                    yield frame
+        finally:
+            self._count(opened=-1, idle=-1 if waiting else 0)
+
+    async def _answer(
+        self, first: runtime_pb2.ClientMessage, request_iterator: Any, context: Any
+    ) -> AsyncGenerator[runtime_pb2.ServerMessage, None]:
         self.metadata.append(dict(context.invocation_metadata()))
-        first = await anext(aiter(request_iterator))
         self.requests.append(first)
+        if self.fail_next_turns > 0:
+            self.fail_next_turns -= 1
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "runtime went away before answering")
         self.known_sessions.add(first.session_id)
         yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=["client_tools"]))
         words = first.content.split()

@@ -44,6 +44,7 @@ def build_handler(settings: FacadeSettings) -> TurnHandler:
         agent_name=settings.agent_name,
         namespace=settings.namespace,
         connect_timeout=settings.runtime_connect_timeout,
+        warm_calls=settings.facade_warm_calls,
     )
 
 

@@ -156,6 +156,7 @@ class Connection:
                 if self._turn_task is not None and not self._turn_task.done():
                     self._turn_task.cancel()
         finally:
+            self._state.handler.session_closed(self.session_id)
             if self._session_bound:
                 self._state.metrics.sessions_active.dec()
 

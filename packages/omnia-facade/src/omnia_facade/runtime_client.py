@@ -15,12 +15,24 @@ small chunk messages (the Go facade compresses; runtimes accept both).
 Reconnect back-off is kept short (at most 2 s) and each turn first waits, bounded by
 ``OMNIA_RUNTIME_CONNECT_TIMEOUT``, for the channel to be ready: when a runtime restarts, the next user message
 works as soon as it listens again instead of failing for the default 2-minute back-off.
+
+Warm calls (``warm_calls``): when a turn ends with ``done``, the session's next ``Converse`` call is opened at
+once, with the headers the next turn will send, so that turn only writes its message (about half a millisecond
+less before the first chunk). Because headers are sent when a call opens, a warm call can only serve a turn whose
+headers are turn-independent: the identity, session, workspace and consent grants must be unchanged, and there
+must be no trace context. With tracing on, each turn has its own ``traceparent``, so no warm call is opened and
+every turn opens its own call, as before. The request id of a warm-served turn is the fresh one chosen when the
+call was opened. A warm call that fails before the runtime sent anything back (it died with a runtime restart or
+a reconnect) is dropped and the turn goes out on a fresh call; no user turn fails because of a warm call. At
+most ``OMNIA_FACADE_WARM_CALLS`` exist per process, each for at most ``WARM_CALL_MAX_AGE`` seconds, and a
+session's warm call is closed with its connection.
 """
 
 import asyncio
 import json
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,6 +43,7 @@ from grpc import aio
 from omnia_facade.errors import AgentUnavailableError, RuntimeTurnError
 from omnia_facade.handlers.base import ClientToolCall, TextDelta, TurnDone, TurnEvent, TurnRequest, TurnStream
 from omnia_facade.protocol import ContentPart, MediaContent, Usage
+from omnia_facade.warm_calls import Headers, WarmCall, WarmCallPool
 from omnia_protos.runtime.v1 import runtime_pb2, runtime_pb2_grpc
 
 logger = logging.getLogger(__name__)
@@ -48,6 +61,9 @@ PROBE_TIMEOUT_S = 5.0
 MAX_CLAIM_HEADERS = 32
 REGISTERED_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "jti"})
 METADATA_KEY = re.compile(r"^[a-z0-9_.-]{1,64}$")
+REQUEST_ID_HEADER = "x-omnia-request-id"
+WARM_CALL_MAX_AGE = 20.0
+"""Seconds a warm call waits for its turn; the runtime gives up on a stream without a first message after 30 s."""
 
 
 def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) -> list[tuple[str, str]]:
@@ -57,7 +73,7 @@ def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) 
         ("x-omnia-agent-name", agent_name),
         ("x-omnia-namespace", namespace),
         ("x-omnia-session-id", request.session_id),
-        ("x-omnia-request-id", request.request_id),
+        (REQUEST_ID_HEADER, request.request_id),
         ("x-omnia-user-id", identity.subject),
         ("x-omnia-user-email", identity.email),
         ("x-omnia-origin", identity.origin),
@@ -73,6 +89,10 @@ def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) 
 def _key_safe(name: str) -> bool:
     """gRPC metadata keys allow lowercase letters, digits, '-', '_' and '.' only."""
     return bool(METADATA_KEY.match(name))
+
+
+def _without_request_id(metadata: list[tuple[str, str]]) -> Headers:
+    return tuple(pair for pair in metadata if pair[0] != REQUEST_ID_HEADER)
 
 
 def _header_safe(value: str) -> bool:
@@ -118,14 +138,18 @@ def _arguments(arguments_json: str) -> dict[str, Any]:
 
 
 class _RuntimeTurn:
-    def __init__(self, call: Any, session_id: str) -> None:
+    def __init__(self, call: Any, session_id: str, first: runtime_pb2.ServerMessage | None = None) -> None:
         self._call = call
         self._session_id = session_id
+        self._first = first
+        self.completed = False
 
     async def events(self) -> AsyncIterator[TurnEvent]:
         try:
             while True:
-                message = await self._call.read()
+                message, self._first = self._first, None
+                if message is None:
+                    message = await self._call.read()
                 if message is aio.EOF:  # pyright: ignore[reportAttributeAccessIssue]
                     raise AgentUnavailableError("the runtime ended the stream before the reply was done; retry")
                 kind = message.WhichOneof("message")
@@ -152,6 +176,7 @@ class _RuntimeTurn:
                             output_tokens=done.usage.output_tokens,
                             cost_usd=done.usage.cost_usd,
                         )
+                    self.completed = True
                     yield TurnDone(content=done.final_content, parts=parts, usage=usage)
                     return
                 elif kind == "error":
@@ -173,17 +198,35 @@ class _RuntimeTurn:
 
 
 class RuntimeClient:
-    """Turns over gRPC to the runtime (``OMNIA_HANDLER_MODE=runtime``)."""
+    """Turns over gRPC to the runtime (``OMNIA_HANDLER_MODE=runtime``).
+
+    ``warm_calls`` is the most calls kept open ahead of a session's next turn (0: none, every turn opens its own).
+    """
 
     name = "runtime"
 
-    def __init__(self, address: str, *, agent_name: str, namespace: str, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        agent_name: str,
+        namespace: str,
+        connect_timeout: float = 5.0,
+        warm_calls: int = 0,
+        warm_call_max_age: float = WARM_CALL_MAX_AGE,
+    ) -> None:
         self._address = address
         self._agent_name = agent_name
         self._namespace = namespace
         self._connect_timeout = connect_timeout
         self._channel = aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         self._stub = runtime_pb2_grpc.RuntimeServiceStub(self._channel)
+        self._warm: WarmCallPool[Any] = WarmCallPool(capacity=warm_calls, max_age=warm_call_max_age)
+
+    @property
+    def warm_call_count(self) -> int:
+        """How many calls are open, waiting for a session's next turn."""
+        return len(self._warm)
 
     async def _wait_connected(self) -> None:
         if self._channel.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY:
@@ -199,26 +242,85 @@ class RuntimeClient:
 
     @asynccontextmanager
     async def turn(self, request: TurnRequest) -> AsyncIterator[TurnStream]:
-        await self._wait_connected()
         metadata = identity_metadata(request, agent_name=self._agent_name, namespace=self._namespace)
-        call = self._stub.Converse(metadata=metadata)
+        headers = _without_request_id(metadata)
+        first = runtime_pb2.ClientMessage(
+            session_id=request.session_id,
+            content=request.content,
+            metadata=request.metadata,
+            parts=[_to_proto_part(part) for part in request.parts],
+            consent_grants=request.consent_grants,
+        )
+        opened = await self._use_warm_call(request.session_id, headers, first)
+        if opened is None:
+            call, answer = await self._open_call(metadata, first), None
+        else:
+            call, answer = opened
+        runtime_turn = _RuntimeTurn(call, request.session_id, answer)
         try:
-            first = runtime_pb2.ClientMessage(
-                session_id=request.session_id,
-                content=request.content,
-                metadata=request.metadata,
-                parts=[_to_proto_part(part) for part in request.parts],
-                consent_grants=request.consent_grants,
-            )
-            try:
-                await call.write(first)
-            except (aio.AioRpcError, aio.UsageError) as e:
-                raise AgentUnavailableError(
-                    "the agent runtime refused the message; the session is intact, retry the message"
-                ) from e
-            yield _RuntimeTurn(call, request.session_id)
+            yield runtime_turn
         finally:
             call.cancel()
+            if runtime_turn.completed and not request.trace_headers:
+                self._open_warm_call(request.session_id, headers)
+
+    async def _open_call(self, metadata: list[tuple[str, str]], first: runtime_pb2.ClientMessage) -> Any:
+        await self._wait_connected()
+        call = self._stub.Converse(metadata=metadata)
+        try:
+            await call.write(first)
+        except (aio.AioRpcError, aio.UsageError, asyncio.InvalidStateError) as e:
+            call.cancel()
+            raise AgentUnavailableError(
+                "the agent runtime refused the message; the session is intact, retry the message"
+            ) from e
+        except BaseException:
+            call.cancel()
+            raise
+        return call
+
+    async def _use_warm_call(
+        self, session_id: str, headers: Headers, first: runtime_pb2.ClientMessage
+    ) -> tuple[Any, runtime_pb2.ServerMessage] | None:
+        """Send ``first`` on the session's warm call and read the runtime's first answer.
+
+        None when there is no usable warm call, or when it failed before the runtime answered anything (the
+        caller then opens a fresh call: the runtime never started this turn on the dead one).
+        """
+        warm = self._warm.take(session_id, headers)
+        if warm is None:
+            return None
+        call = warm.call
+        try:
+            await call.write(first)
+            answer = await call.read()
+        except (aio.AioRpcError, aio.UsageError, asyncio.InvalidStateError) as e:
+            call.cancel()
+            logger.debug("warm call of session %s failed before the runtime answered: %s", session_id, e)
+            return None
+        except BaseException:
+            call.cancel()
+            raise
+        if answer is aio.EOF:  # pyright: ignore[reportAttributeAccessIssue]
+            call.cancel()
+            return None
+        return call, answer
+
+    def _open_warm_call(self, session_id: str, headers: Headers) -> None:
+        """Open the session's next call now (when there is room and the channel is up)."""
+        if not self._warm.has_room_for(session_id):
+            return
+        if self._channel.get_state() != grpc.ChannelConnectivity.READY:
+            return
+        request_id = str(uuid.uuid4())
+        try:
+            call = self._stub.Converse(metadata=[*headers, (REQUEST_ID_HEADER, request_id)])
+        except aio.UsageError:  # the channel is closing: the process is shutting down
+            return
+        self._warm.put(session_id, WarmCall(call=call, headers=headers, request_id=request_id))
+
+    def session_closed(self, session_id: str) -> None:
+        self._warm.discard(session_id)
 
     async def has_conversation(self, session_id: str) -> bool | None:
         try:
@@ -244,4 +346,5 @@ class RuntimeClient:
         return state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.IDLE)
 
     async def aclose(self) -> None:
+        self._warm.close()
         await self._channel.close(grace=1.0)

@@ -59,6 +59,8 @@ class FacadeSettings(BaseSettings):
     handler_mode: Literal["runtime", "echo", "demo"] = "runtime"
     runtime_address: str = "localhost:9000"
     runtime_connect_timeout: Duration = Field(default=5.0, gt=0)
+    facade_warm_calls: int = Field(default=64, ge=0, le=10_000)
+    """Runtime calls kept open ahead of a session's next turn, per process (0: every turn opens its own)."""
 
     session_type: Literal["memory", "redis"] = "memory"
     session_store_url: str | None = None

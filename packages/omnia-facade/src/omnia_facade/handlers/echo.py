@@ -31,6 +31,9 @@ class EchoHandler:
     async def has_conversation(self, session_id: str) -> bool | None:
         return None
 
+    def session_closed(self, session_id: str) -> None:
+        return None
+
     async def ready(self) -> bool:
         return True
 
