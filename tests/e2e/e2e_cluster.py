@@ -13,7 +13,7 @@ its waits are generous (REAL_WAIT_S); the fake answers at once, so a broken scen
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ async def eventually(cluster: Cluster, check: Callable[[], Awaitable[bool]], wha
             while not await check():
                 await asyncio.sleep(cluster.poll_s)
     except TimeoutError:
-        pytest.fail(f"[{cluster.name}] timed out after {cluster.wait_s:.0f}s waiting for {what}")
+        pytest.fail(f"[{cluster.name}] timed out after {cluster.wait_s:g}s waiting for {what}")
 
 
 async def get_or_none(
@@ -164,9 +164,21 @@ async def operator(cluster: Cluster, namespace: str) -> AsyncIterator[Manager]:
     client = await cluster.connect()
     async with client:
         manager = build_manager(client, operator_settings(namespace))
-        async with asyncio.TaskGroup() as group:
-            group.create_task(manager.run(), name="e2e-operator")
-            try:
-                yield manager
-            finally:
-                manager.stop()
+        with single_error():
+            async with asyncio.TaskGroup() as group:
+                group.create_task(manager.run(), name="e2e-operator")
+                try:
+                    yield manager
+                finally:
+                    manager.stop()
+
+
+@contextlib.contextmanager
+def single_error() -> Iterator[None]:
+    """Re-raise a task group's only error as itself, so a failed scenario reads as its own assertion."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from e2e_cluster import Cluster, eventually, get_or_none, operator, operator_settings
+from e2e_cluster import Cluster, eventually, get_or_none, operator, operator_settings, single_error
 from prometheus_client import REGISTRY
 
 from omnia_operator.controller.controller import Controller, ObjectKey
@@ -317,16 +317,16 @@ async def deleting_the_agent_drops_its_finalizer_and_collects_its_children(clust
 
 async def two_leader_elected_instances_reconcile_one_at_a_time(cluster: Cluster, namespace: str) -> None:
     settings = operator_settings(namespace, leader_elect=True)
-    first_client, second_client = await cluster.connect(), await cluster.connect()
-    async with first_client, second_client:
+    async with await cluster.connect() as first_client, await cluster.connect() as second_client:
         managers = [build_manager(first_client, settings), build_manager(second_client, settings)]
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(m.run(), name=f"e2e-operator-{i}") for i, m in enumerate(managers)]
-            try:
-                await _leader_hands_over(cluster, namespace, managers, tasks, settings.leader_election_id)
-            finally:
-                for manager in managers:
-                    manager.stop()
+        with single_error():
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(m.run(), name=f"e2e-operator-{i}") for i, m in enumerate(managers)]
+                try:
+                    await _leader_hands_over(cluster, namespace, managers, tasks, settings.leader_election_id)
+                finally:
+                    for manager in managers:
+                        manager.stop()
 
 
 async def _holder(cluster: Cluster, lease_name: str, namespace: str) -> str:
