@@ -223,6 +223,16 @@ async def create_all(kube: KubeClient, objects: list[tuple[ResourceKind, dict[st
             group.create_task(create(kind, obj))
 
 
+def breakdown(records: list[Any], top: int = 12) -> list[str]:
+    """The most frequent requests as 'count verb resource[/subresource]' lines, and the total."""
+    counts: dict[str, int] = {}
+    for record in records:
+        what = f"{record.verb} {record.resource}" + (f"/{record.subresource}" if record.subresource else "")
+        counts[what] = counts.get(what, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])[:top]
+    return [f"{count:7d} {what}" for what, count in ranked] + [f"{len(records):7d} in all"]
+
+
 async def measure(
     agents: int, fanout: int, latency_s: float, workers: int, timeout_s: float, profile: Path | None
 ) -> list[Figure]:
@@ -235,7 +245,7 @@ async def measure(
         api.faults.latency = latency_s
         async with OperatorProcess(api.url, workers, profile) as operator:
             assert operator.process is not None
-            writes_before = api.write_count
+            writes_before, converge_first = api.write_count, len(api.request_log)
             start = time.perf_counter()
             objects = [obj for index in range(agents) for obj in agent_objects(index, index < fanout)]
             await create_all(kube, objects)
@@ -244,6 +254,7 @@ async def measure(
             converge_s = time.perf_counter() - start
             converge_writes = api.write_count - writes_before - len(objects)
             await until_quiet(api, timeout_s)
+            converge_requests = breakdown(api.request_log[converge_first:])
 
             edited = registry("Weather, version 2")
             current = await kube.get(kinds.TOOL_REGISTRY, REGISTRY, NS)
@@ -270,6 +281,9 @@ async def measure(
                 if record.verb in ("create", "update", "patch", "delete"):
                     print(f"resync write: {record.verb} {record.resource}/{record.subresource} {record.name}")
     per_agent = converge_writes / agents
+    print("requests until the operator settled after the creates (bench's own creates included):")
+    for line in converge_requests:
+        print(f"  {line}")
     print(
         f"{agents} agents ({len(objects)} objects created in {created_s:.1f} s), ToolRegistry shared by {fanout}, "
         f"{latency_s * 1000:g} ms per API request, {workers} workers per kind"

@@ -1,4 +1,7 @@
-"""Assemble the operator: informers per watched namespace, the three controllers and the watches between kinds."""
+"""Assemble the operator: informers per watched namespace, the four controllers and the watches between kinds.
+
+The watches between kinds map an event to the objects that reference it through informer indexes
+(reconcile/mapping.py), so their cost does not grow with the number of agents."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -8,7 +11,7 @@ from omnia_operator.controller.informer import Informer
 from omnia_operator.controller.manager import Manager
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
-from omnia_operator.kube.resources import KubeObject, ResourceKind
+from omnia_operator.kube.resources import ResourceKind
 from omnia_operator.reconcile import mapping
 from omnia_operator.reconcile.agentruntime import AgentRuntimeReconciler, Outcome
 from omnia_operator.reconcile.informer_source import InformerObjectSource
@@ -53,10 +56,14 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
     deployment_informers = informers(kinds.DEPLOYMENT, MANAGED)
     service_informers = informers(kinds.SERVICE, MANAGED)
 
-    def lookup(group: list[Informer]) -> Callable[[str | None], list[KubeObject]]:
-        return lambda namespace: [o for i in group for o in i.list(namespace)]
-
-    agents_of = lookup(agent_informers)
+    mapping.add_indexes(agent_informers, mapping.AGENT_INDEXES)
+    mapping.add_indexes(pack_informers, mapping.PACK_INDEXES)
+    mapping.add_indexes(provider_informers, mapping.PROVIDER_INDEXES)
+    mapping.add_indexes(registry_informers, mapping.REGISTRY_INDEXES)
+    agents_by = mapping.indexed(agent_informers)
+    packs_by = mapping.indexed(pack_informers)
+    providers_by = mapping.indexed(provider_informers)
+    registries_by = mapping.indexed(registry_informers)
     source = InformerObjectSource(
         {
             "PromptPack": pack_informers,
@@ -85,25 +92,25 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
     for informer in agent_informers:
         agents.watch(informer)
     for informer in pack_informers:
-        agents.watch(informer, mapping.agents_using_pack(agents_of))
+        agents.watch(informer, mapping.agents_using_pack(agents_by))
         prompt_packs.watch(informer)
     for informer in provider_informers:
-        agents.watch(informer, mapping.agents_using_provider(agents_of))
+        agents.watch(informer, mapping.agents_using_provider(agents_by))
         providers.watch(informer)
     for informer in registry_informers:
-        agents.watch(informer, mapping.agents_using_registry(agents_of))
+        agents.watch(informer, mapping.agents_using_registry(agents_by))
         tool_registries.watch(informer)
     for informer in secret_informers:
-        agents.watch(informer, mapping.agents_in_namespace(agents_of))
-        providers.watch(informer, mapping.providers_using_secret(lookup(provider_informers)))
-        tool_registries.watch(informer, mapping.registries_using_secret(lookup(registry_informers)))
+        agents.watch(informer, mapping.agents_using_secret(agents_by, providers_by, registries_by))
+        providers.watch(informer, mapping.providers_using_secret(providers_by))
+        tool_registries.watch(informer, mapping.registries_using_secret(registries_by))
     for informer in config_map_informers:
-        agents.watch(informer, mapping.agents_in_namespace(agents_of))
-        prompt_packs.watch(informer, mapping.packs_using_config_map(lookup(pack_informers)))
+        agents.watch(informer, mapping.agents_using_config_map(agents_by, packs_by))
+        prompt_packs.watch(informer, mapping.packs_using_config_map(packs_by))
     for informer in [*deployment_informers, *service_informers]:
         agents.watch(informer, mapping.owner_agent)
     for informer in deployment_informers:
-        prompt_packs.watch(informer, mapping.packs_of_canary(lookup(pack_informers)))
+        prompt_packs.watch(informer, mapping.packs_of_canary(packs_by))
     for controller in (agents, providers, prompt_packs, tool_registries):
         manager.add_controller(controller)
     return Assembly(manager, agents, providers, prompt_packs, tool_registries)

@@ -1,6 +1,7 @@
 """ToolRegistry reconcile against the fake API server, with live discovery of real tool servers."""
 
 import asyncio
+from collections.abc import Hashable
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from omnia_operator.api.models.resources import parse_agent_runtime
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.reconcile.kube_source import KubeObjectSource
-from omnia_operator.reconcile.mapping import registries_using_secret
+from omnia_operator.reconcile.mapping import REGISTRIES_BY_SECRET, registries_using_secret, registry_secrets
 from omnia_operator.reconcile.tool_discovery import ToolDiscovery
 from omnia_operator.reconcile.toolregistry import ToolRegistryReconciler
 from omnia_operator.resolve.tools import resolve_tools
@@ -175,5 +176,10 @@ async def test_registry_with_a_missing_auth_secret_is_degraded_and_requeued(api:
     assert stored["status"]["phase"] == "Degraded"
     assert "weather-token" in stored["status"]["discoveredTools"][0]["error"]
     assert outcome.requeue_after is not None
-    keys = registries_using_secret(lambda ns: [stored])("ADDED", secret("weather-token", {"token": "t"}), None)
+    by_secret = registry_secrets(stored)
+
+    def lookup(index: str, value: Hashable) -> list[dict[str, Any]]:
+        return [stored] if index == REGISTRIES_BY_SECRET and value in by_secret else []
+
+    keys = registries_using_secret(lookup)("ADDED", secret("weather-token", {"token": "t"}), None)
     assert [k.name for k in keys] == ["tools"]

@@ -7,14 +7,18 @@ BOOKMARK advances the resourceVersion, so a watch that ends (server timeout) or 
 
 Callbacks are plain functions `on_change(event_type, obj, old)` called in event order on the informer's task;
 they must be quick (controllers just enqueue keys) and their exceptions are logged, never fatal.
+
+Indexes (`add_index`, `by_index`; see indexer.py) are updated with the cache, before the callbacks run, so the
+watches between kinds look up "the agents that reference this object" without scanning the cache.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Literal
 
 from omnia_operator.controller.backoff import Backoff
+from omnia_operator.controller.indexer import CacheKey, Indexer, IndexFunc
 from omnia_operator.controller.metrics import WATCH_RESTARTS
 from omnia_operator.kube import errors
 from omnia_operator.kube.client import KubeClient
@@ -24,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
 ChangeCallback = Callable[[ChangeType, KubeObject, KubeObject | None], None]
-CacheKey = tuple[str, str]
 
 
 def cache_key(obj: KubeObject) -> CacheKey:
@@ -52,6 +55,7 @@ class Informer:
         self._backoff = backoff or Backoff(base=0.2, cap=30.0)
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._cache: dict[CacheKey, KubeObject] = {}
+        self._indexer = Indexer()
         self._callbacks: list[ChangeCallback] = []
         self._synced = asyncio.Event()
         self.resource_version = ""
@@ -82,8 +86,21 @@ class Informer:
         """The cached object (do not modify it) or None."""
         return self._cache.get((namespace or "" if self.kind.namespaced else "", name))
 
+    def add_index(self, name: str, func: IndexFunc) -> None:
+        """File every cached object under the values `func` returns; kept current on every change."""
+        self._indexer.add(name, func, self._cache)
+
+    def has_index(self, name: str) -> bool:
+        return name in self._indexer.names
+
+    def by_index(self, name: str, value: Hashable) -> list[KubeObject]:
+        """Cached objects filed under `value` in index `name` (do not modify them)."""
+        return [self._cache[key] for key in self._indexer.keys(name, value)]
+
     def list(self, namespace: str | None = None) -> list[KubeObject]:
-        return [obj for (ns, _), obj in self._cache.items() if namespace is None or ns == namespace]
+        if namespace is None or namespace == self.namespace:
+            return list(self._cache.values())  # a namespaced informer holds that namespace only
+        return [obj for (ns, _), obj in self._cache.items() if ns == namespace]
 
     def _emit(self, event_type: ChangeType, obj: KubeObject, old: KubeObject | None) -> None:
         for callback in self._callbacks:
@@ -97,9 +114,11 @@ class Informer:
         old = self._cache.get(key)
         if event_type == "DELETED":
             self._cache.pop(key, None)
+            self._indexer.remove(key)
             self._emit("DELETED", obj, old)
         else:
             self._cache[key] = obj
+            self._indexer.update(key, obj)
             self._emit("ADDED" if old is None else "MODIFIED", obj, old)
 
     # ------------------------------------------------------------------ loop
@@ -110,10 +129,12 @@ class Informer:
         for key, old in list(self._cache.items()):
             if key not in fresh:
                 del self._cache[key]
+                self._indexer.remove(key)
                 self._emit("DELETED", old, old)
         for key, obj in fresh.items():
             old = self._cache.get(key)
             self._cache[key] = obj
+            self._indexer.update(key, obj)
             if old is None:
                 self._emit("ADDED", obj, None)
             elif old.get("metadata", {}).get("resourceVersion") != obj.get("metadata", {}).get("resourceVersion"):

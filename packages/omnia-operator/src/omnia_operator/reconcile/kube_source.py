@@ -6,6 +6,7 @@ from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.kube.resources import KubeObject, ResourceKind
+from omnia_operator.resolve.source import has_pack_name
 
 KINDS: dict[str, ResourceKind] = {
     k.kind: k
@@ -34,6 +35,10 @@ class KubeObjectSource:
             return await self._client.get(KINDS[kind], name, namespace)
         except NotFoundError:
             return None
+
+    async def prompt_packs_named(self, namespace: str, pack_name: str) -> list[KubeObject]:
+        # the API cannot select on spec fields: list the namespace's packs and keep that name's
+        return [o for o in await self.list("PromptPack", namespace) if has_pack_name(o, pack_name)]
 
     async def list(self, kind: str, namespace: str, labels: Mapping[str, str] | None = None) -> list[KubeObject]:
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) if labels else None

@@ -1,18 +1,43 @@
-"""Which objects to reconcile when another object changes (the watches between kinds).
+"""Which objects to reconcile when another object changes (the watches between kinds), through indexes.
 
-Each mapper takes a change (type, object, previous object) and returns keys to enqueue. They read the
-AgentRuntimes / Providers / PromptPacks from a lookup function (an informer cache in the operator), so
-they are pure and cheap. Secrets and ConfigMaps map to every AgentRuntime of their namespace: the
-reconcile is level-based and writes nothing when nothing changed, so over-triggering is only a read.
+Each mapper takes a change (type, object, previous object) and returns the keys to enqueue. It never scans
+a cache: the informers carry indexes (defined here, registered by `add_indexes`) from each referenced object
+to the objects that reference it, e.g. ``(namespace, pack name) → AgentRuntimes``. A mapper reads them through
+an `Indexed` lookup ``(index name, value) → objects``, so one event costs O(its dependents), not O(agents).
+
+What an AgentRuntime depends on, and how an event reaches it:
+- PromptPack (by logical name: ``spec.packName`` or the object name; the old and the new name when it changes),
+  Provider (``(namespace, name)``, across namespaces), ToolRegistry: the agent index of that reference;
+- Secret: agents whose ``spec.context.storeRef`` names it, plus the agents of the Providers whose credential and
+  of the ToolRegistries whose handler auth names it;
+- ConfigMap: the agents of the PromptPacks whose source or active/canary snapshot it is;
+- owned children (tools ConfigMap, Deployment, Service, ...): their controlling AgentRuntime.
+Chained lookups (Secret → Provider → agents) are safe in either event order: an intermediate object that is
+not cached yet maps its own ADDED event to its agents, which then read the caches as they are.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from omnia_operator.controller.controller import ObjectKey
+from omnia_operator.controller.indexer import IndexFunc
+from omnia_operator.controller.informer import Informer
 from omnia_operator.kube.resources import KubeObject
+from omnia_operator.resolve.source import raw_pack_name
 
-Lookup = Callable[[str | None], list[KubeObject]]
+Indexed = Callable[[str, Hashable], list[KubeObject]]
+"""(index name, value) → the cached objects filed under it (over every informer of one kind)."""
+Mapper = Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]
+
+AGENTS_BY_PACK = "agents-by-pack"
+AGENTS_BY_PROVIDER = "agents-by-provider"
+AGENTS_BY_REGISTRY = "agents-by-registry"
+AGENTS_BY_SECRET = "agents-by-secret"
+PACKS_BY_NAME = "packs-by-name"
+PACKS_BY_SOURCE = "packs-by-source-config-map"
+PACKS_BY_CONFIG_MAP = "packs-by-config-map"
+PROVIDERS_BY_SECRET = "providers-by-secret"
+REGISTRIES_BY_SECRET = "registries-by-secret"
 
 
 def _meta(obj: KubeObject) -> tuple[str, str]:
@@ -29,106 +54,188 @@ def _key(obj: KubeObject) -> ObjectKey:
     return ObjectKey(namespace, name)
 
 
-def owner_agent(_event: str, obj: KubeObject, _old: KubeObject | None) -> Iterable[ObjectKey]:
+def _ref_name(section: Any, *path: str) -> str | None:
+    for step in path:
+        section = section.get(step) if isinstance(section, dict) else None
+    return section if isinstance(section, str) and section else None
+
+
+# ---------------------------------------------------------------- index functions (object → values)
+def agent_pack(agent: KubeObject) -> list[tuple[str, str]]:
+    name = _ref_name(_spec(agent), "promptPackRef", "name")
+    return [(_meta(agent)[0], name)] if name else []
+
+
+def agent_providers(agent: KubeObject) -> list[tuple[str, str]]:
+    namespace = _meta(agent)[0]
+    values = []
+    for binding in _spec(agent).get("providers") or []:
+        ref = binding.get("providerRef") if isinstance(binding, dict) else None
+        name = _ref_name(ref, "name")
+        if name:
+            values.append((_ref_name(ref, "namespace") or namespace, name))
+    return values
+
+
+def agent_registry(agent: KubeObject) -> list[tuple[str, str]]:
+    name = _ref_name(_spec(agent), "toolRegistryRef", "name")
+    return [(_meta(agent)[0], name)] if name else []
+
+
+def agent_secrets(agent: KubeObject) -> list[tuple[str, str]]:
+    name = _ref_name(_spec(agent), "context", "storeRef", "name")
+    return [(_meta(agent)[0], name)] if name else []
+
+
+def pack_names(pack: KubeObject) -> list[tuple[str, str]]:
+    name = raw_pack_name(pack)
+    return [(_meta(pack)[0], name)] if name else []
+
+
+def pack_source(pack: KubeObject) -> list[tuple[str, str]]:
+    name = _ref_name(_spec(pack), "source", "configMapRef", "name")
+    return [(_meta(pack)[0], name)] if name else []
+
+
+def pack_config_maps(pack: KubeObject) -> list[tuple[str, str]]:
+    """The source and the snapshots agents mount (see resolve.promptpacks.load_rollout)."""
+    namespace = _meta(pack)[0]
+    status = pack.get("status") or {}
+    snapshots = [_ref_name(status, field) for field in ("activeSnapshot", "canarySnapshot")]
+    return pack_source(pack) + [(namespace, name) for name in snapshots if name]
+
+
+def provider_secrets(provider: KubeObject) -> list[tuple[str, str]]:
+    name = _ref_name(_spec(provider), "credential", "secretRef", "name")
+    return [(_meta(provider)[0], name)] if name else []
+
+
+def registry_secrets(registry: KubeObject) -> list[tuple[str, str]]:
+    namespace = _meta(registry)[0]
+    names = (_ref_name(handler, "auth", "secretRef", "name") for handler in _spec(registry).get("handlers") or [])
+    return [(namespace, name) for name in names if name]
+
+
+AGENT_INDEXES: dict[str, IndexFunc] = {
+    AGENTS_BY_PACK: agent_pack,
+    AGENTS_BY_PROVIDER: agent_providers,
+    AGENTS_BY_REGISTRY: agent_registry,
+    AGENTS_BY_SECRET: agent_secrets,
+}
+PACK_INDEXES: dict[str, IndexFunc] = {
+    PACKS_BY_NAME: pack_names,
+    PACKS_BY_SOURCE: pack_source,
+    PACKS_BY_CONFIG_MAP: pack_config_maps,
+}
+PROVIDER_INDEXES: dict[str, IndexFunc] = {PROVIDERS_BY_SECRET: provider_secrets}
+REGISTRY_INDEXES: dict[str, IndexFunc] = {REGISTRIES_BY_SECRET: registry_secrets}
+
+
+def add_indexes(informers: Iterable[Informer], indexes: dict[str, IndexFunc]) -> None:
+    """Register `indexes` on each informer (skipping ones it already has: informers are shared)."""
+    for informer in informers:
+        for name, func in indexes.items():
+            if not informer.has_index(name):
+                informer.add_index(name, func)
+
+
+def indexed(informers: list[Informer]) -> Indexed:
+    """One lookup over the informers of a kind (one per watched namespace)."""
+    return lambda name, value: [obj for informer in informers for obj in informer.by_index(name, value)]
+
+
+def _unique(keys: Iterable[ObjectKey]) -> list[ObjectKey]:
+    return list(dict.fromkeys(keys))
+
+
+# ---------------------------------------------------------------- mappers (change → keys)
+def owner_agent(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
     """A child (Deployment, Service, ConfigMap, HPA) → the AgentRuntime that controls it."""
     namespace, _ = _meta(obj)
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("kind") == "AgentRuntime" and ref.get("controller"):
-            yield ObjectKey(namespace, ref.get("name", ""))
+    return [
+        ObjectKey(namespace, ref.get("name", ""))
+        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+        if ref.get("kind") == "AgentRuntime" and ref.get("controller")
+    ]
 
 
-def _pack_names(obj: KubeObject | None) -> set[str]:
-    if obj is None:
-        return set()
-    return {_spec(obj).get("packName") or _meta(obj)[1]}
-
-
-def agents_using_pack(agents: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def agents_using_pack(agents: Indexed) -> Mapper:
     def mapper(_event: str, obj: KubeObject, old: KubeObject | None) -> list[ObjectKey]:
-        namespace, _ = _meta(obj)
-        names = _pack_names(obj) | _pack_names(old)
-        return [_key(a) for a in agents(namespace) if (_spec(a).get("promptPackRef") or {}).get("name") in names]
+        names = pack_names(obj) + (pack_names(old) if old is not None else [])
+        return _unique(_key(a) for value in dict.fromkeys(names) for a in agents(AGENTS_BY_PACK, value))
 
     return mapper
 
 
-def agents_using_provider(agents: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def agents_using_provider(agents: Indexed) -> Mapper:
     def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
-        namespace, name = _meta(obj)
-        keys = []
-        for agent in agents(None):
-            agent_ns = _meta(agent)[0]
-            for binding in _spec(agent).get("providers") or []:
-                ref = binding.get("providerRef") or {}
-                if ref.get("name") == name and (ref.get("namespace") or agent_ns) == namespace:
-                    keys.append(_key(agent))
-                    break
-        return keys
+        return [_key(a) for a in agents(AGENTS_BY_PROVIDER, _meta(obj))]
 
     return mapper
 
 
-def agents_using_registry(agents: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def agents_using_registry(agents: Indexed) -> Mapper:
     def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
-        namespace, name = _meta(obj)
-        return [_key(a) for a in agents(namespace) if (_spec(a).get("toolRegistryRef") or {}).get("name") == name]
+        return [_key(a) for a in agents(AGENTS_BY_REGISTRY, _meta(obj))]
 
     return mapper
 
 
-def agents_in_namespace(agents: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
-    """Secrets and ConfigMaps: every agent of the namespace (children map to their owner instead)."""
+def agents_using_secret(agents: Indexed, providers: Indexed, registries: Indexed) -> Mapper:
+    """A Secret → its owner agent, or the agents using it directly or through a Provider or ToolRegistry."""
 
     def mapper(event: str, obj: KubeObject, old: KubeObject | None) -> list[ObjectKey]:
-        owners = list(owner_agent(event, obj, old))
+        owners = owner_agent(event, obj, old)
         if owners:
             return owners
-        namespace, _ = _meta(obj)
-        return [_key(a) for a in agents(namespace)]
+        secret = _meta(obj)
+        users = [_key(a) for a in agents(AGENTS_BY_SECRET, secret)]
+        for provider in providers(PROVIDERS_BY_SECRET, secret):
+            users.extend(_key(a) for a in agents(AGENTS_BY_PROVIDER, _meta(provider)))
+        for registry in registries(REGISTRIES_BY_SECRET, secret):
+            users.extend(_key(a) for a in agents(AGENTS_BY_REGISTRY, _meta(registry)))
+        return _unique(users)
 
     return mapper
 
 
-def providers_using_secret(providers: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def agents_using_config_map(agents: Indexed, packs: Indexed) -> Mapper:
+    """A ConfigMap → its owner agent, or the agents of the PromptPacks it is the source or a snapshot of."""
+
+    def mapper(event: str, obj: KubeObject, old: KubeObject | None) -> list[ObjectKey]:
+        owners = owner_agent(event, obj, old)
+        if owners:
+            return owners
+        names = [value for pack in packs(PACKS_BY_CONFIG_MAP, _meta(obj)) for value in pack_names(pack)]
+        return _unique(_key(a) for value in dict.fromkeys(names) for a in agents(AGENTS_BY_PACK, value))
+
+    return mapper
+
+
+def providers_using_secret(providers: Indexed) -> Mapper:
     def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
-        namespace, name = _meta(obj)
-        return [
-            _key(p)
-            for p in providers(namespace)
-            if ((_spec(p).get("credential") or {}).get("secretRef") or {}).get("name") == name
-        ]
+        return [_key(p) for p in providers(PROVIDERS_BY_SECRET, _meta(obj))]
 
     return mapper
 
 
-def packs_using_config_map(packs: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def packs_using_config_map(packs: Indexed) -> Mapper:
+    """A source ConfigMap → the PromptPacks reading it."""
+
     def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
-        namespace, name = _meta(obj)
-        return [
-            _key(p)
-            for p in packs(namespace)
-            if ((_spec(p).get("source") or {}).get("configMapRef") or {}).get("name") == name
-        ]
+        return [_key(p) for p in packs(PACKS_BY_SOURCE, _meta(obj))]
 
     return mapper
 
 
-def registries_using_secret(registries: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def registries_using_secret(registries: Indexed) -> Mapper:
     def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
-        namespace, name = _meta(obj)
-        return [
-            _key(r)
-            for r in registries(namespace)
-            if any(
-                ((h.get("auth") or {}).get("secretRef") or {}).get("name") == name
-                for h in _spec(r).get("handlers") or []
-            )
-        ]
+        return [_key(r) for r in registries(REGISTRIES_BY_SECRET, _meta(obj))]
 
     return mapper
 
 
-def packs_of_canary(packs: Lookup) -> Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]:
+def packs_of_canary(packs: Indexed) -> Mapper:
     """A candidate Deployment `<agent>-canary` → the PromptPack whose rollout waits on its pods."""
 
     def mapper(_event: str, obj: KubeObject, _old: KubeObject | None) -> list[ObjectKey]:
@@ -136,7 +243,6 @@ def packs_of_canary(packs: Lookup) -> Callable[[str, KubeObject, KubeObject | No
         logical = labels.get("omnia.altairalabs.ai/promptpack")
         if labels.get("omnia.altairalabs.ai/track") != "canary" or not logical:
             return []
-        namespace, _ = _meta(obj)
-        return [_key(p) for p in packs(namespace) if (_spec(p).get("packName") or _meta(p)[1]) == logical]
+        return [_key(p) for p in packs(PACKS_BY_NAME, (_meta(obj)[0], logical))]
 
     return mapper

@@ -75,10 +75,15 @@ class PromptPackReconciler:
         self._clock = clock
         self._events = EventRecorder(client)
 
-    async def _prune_snapshots(self, namespace: str, uid: str, status: dict[str, Any]) -> None:
+    async def _prune_snapshots(self, namespace: str, logical: str, uid: str, status: dict[str, Any]) -> None:
         """Delete this pack's snapshots beyond the newest KEEP_SNAPSHOTS, never one the status refers to
-        (pods of a Deployment's previous ReplicaSet may still mount the last few during a rolling update)."""
-        listed = await self._client.list(kinds.CONFIG_MAP, namespace, label_selector=f"{SNAPSHOT_LABEL}=true")
+        (pods of a Deployment's previous ReplicaSet may still mount the last few during a rolling update).
+
+        Only the snapshots labelled with this pack's logical name are listed (listing every snapshot of the
+        namespace for each pack made the work grow with the number of packs); snapshots made under an
+        earlier packName are left to the garbage collector, which deletes them with the PromptPack."""
+        selector = f"{SNAPSHOT_LABEL}=true,{PACK_LABEL}={logical}"
+        listed = await self._client.list(kinds.CONFIG_MAP, namespace, label_selector=selector)
         ours = [cm for cm in listed.items if owned_by(cm, uid)]
         ours.sort(key=_creation_order, reverse=True)
         keep = {status.get(k) for k in ("activeSnapshot", "canarySnapshot", "rolledBackSnapshot")}
@@ -198,7 +203,7 @@ class PromptPackReconciler:
         if content is not None and any(
             status.get(k) != old_status.get(k) for k in ("activeSnapshot", "canarySnapshot", "rolledBackSnapshot")
         ):
-            await self._prune_snapshots(namespace, meta.get("uid", ""), status)
+            await self._prune_snapshots(namespace, logical, meta.get("uid", ""), status)
         if event is not None:
             await self._events.record(raw, *event)
         return Outcome(requeue)

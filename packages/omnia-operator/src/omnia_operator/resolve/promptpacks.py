@@ -68,23 +68,11 @@ class RolloutContents:
     weight: int = 0
 
 
-def _raw_pack_name(raw: Any) -> str | None:
-    """``spec.packName`` or else ``metadata.name`` of an unparsed PromptPack (what ``pack_name`` returns once
-    parsed); None when that is not a string, so the pack is parsed and its problem logged as before."""
-    spec = raw.get("spec") if isinstance(raw, dict) else None
-    declared = spec.get("packName") if isinstance(spec, dict) else None
-    if declared:
-        return declared if isinstance(declared, str) else None
-    meta = raw.get("metadata") if isinstance(raw, dict) else None
-    name = meta.get("name") if isinstance(meta, dict) else None
-    return name if isinstance(name, str) else None
-
-
 async def find_prompt_pack(ref: PromptPackRef, namespace: str, source: ObjectSource) -> tuple[PromptPack | None, Check]:
     candidates: list[PromptPack] = []
-    for raw in await source.list("PromptPack", namespace):
-        if _raw_pack_name(raw) not in (ref.name, None):
-            continue  # parse only candidates: parsing every pack of the namespace for each agent is quadratic
+    # only the packs of that name (an index lookup in the operator): listing, let alone parsing, every pack
+    # of the namespace for each agent made the work per agent grow with the number of packs
+    for raw in await source.prompt_packs_named(namespace, ref.name):
         try:
             pack = parse_prompt_pack(raw)
         except InvalidResourceError as e:
