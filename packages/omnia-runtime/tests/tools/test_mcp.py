@@ -216,14 +216,19 @@ async def test_stdio_server_runs_in_the_work_dir_with_the_configured_env(tmp_pat
     assert json.loads(level.content)["value"] == "warn"
 
 
-async def test_stdio_server_without_work_dir_or_env_inherits_the_runtime_directory() -> None:
+async def test_stdio_server_does_not_inherit_the_runtime_secrets_and_starts_in_its_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-runtime-only")  # the runtime's credential, not the tool's
     router = ToolRouter()
-    await router.start(ToolsConfig(handlers=[mcp_handler()]), discovery_timeout=20)
+    await router.start(ToolsConfig(handlers=[mcp_handler(env={"LOG_LEVEL": "warn"})]), discovery_timeout=20)
     try:
-        seen = await router.execute("environment", {"name": "OMNIA_TEST_TOOL_MODE"}, context=CONTEXT)
+        seen = await router.execute("environment", {"name": "OPENAI_API_KEY"}, context=CONTEXT)
+        path = await router.execute("environment", {"name": "PATH"}, context=CONTEXT)
     finally:
         await router.aclose()
     assert not seen.is_error, seen.content
     answer = json.loads(seen.content)
-    assert Path(answer["cwd"]).resolve() == Path.cwd().resolve()  # the runtime's own directory
     assert answer["value"] is None
+    assert Path(answer["cwd"]).resolve() == Path.cwd().resolve()  # no workDir: the runtime's own directory
+    assert json.loads(path.content)["value"]  # the safe basics (PATH, HOME...) are passed on
