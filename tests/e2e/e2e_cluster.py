@@ -6,8 +6,9 @@ backend (`wait_s` for every wait, `poll_s` between polls, `quiet_s` for the idem
 (namespaces, the operator logic run in-process exactly as `omnia-operator run` assembles it, polling) is written
 once here, so the fake run and the real run execute the same code.
 
-Pacing is the only difference: a real cluster schedules, garbage-collects and serves watches asynchronously, so
-its waits are generous (REAL_WAIT_S); the fake answers at once, so a broken scenario fails fast in CI.
+Pacing is the main difference: a real cluster schedules, garbage-collects and serves watches asynchronously, so
+its waits are generous (REAL_WAIT_S); the fake answers at once, so a broken scenario fails fast in CI. The other is
+`mutations`: the fake can count write requests per object, a real API server cannot (scenarios use it when set).
 """
 
 import asyncio
