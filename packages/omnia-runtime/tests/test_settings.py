@@ -61,3 +61,14 @@ def test_unreadable_key_file_says_what_to_fix(tmp_path: Path) -> None:
 
 def test_the_api_key_never_shows_in_the_settings_repr() -> None:
     assert "s3cret" not in repr(RuntimeSettings(provider_api_key="s3cret"))  # pyright: ignore[reportArgumentType]
+
+
+def test_cached_cost_is_unset_unless_given_and_refuses_a_negative_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().provider_cached_cost is None
+    monkeypatch.setenv("OMNIA_PROVIDER_CACHED_COST", "")
+    assert load_settings().provider_cached_cost is None
+    monkeypatch.setenv("OMNIA_PROVIDER_CACHED_COST", "0.0003")
+    assert load_settings().provider_cached_cost == 0.0003
+    monkeypatch.setenv("OMNIA_PROVIDER_CACHED_COST", "-1")
+    with pytest.raises(ConfigError, match="provider_cached_cost"):
+        load_settings()

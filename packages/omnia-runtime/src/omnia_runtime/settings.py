@@ -100,7 +100,8 @@ class RuntimeSettings(BaseSettings):
     provider_max_tokens: OptionalInt = None
     provider_input_cost: float = Field(default=0.0, ge=0)
     provider_output_cost: float = Field(default=0.0, ge=0)
-    provider_cached_cost: float = Field(default=0.0, ge=0)
+    provider_cached_cost: OptionalFloat = Field(default=None, ge=0)
+    """USD per 1K prompt tokens served from the provider's cache; unset: billed as other input tokens."""
     provider_request_timeout: Duration = Field(default=60.0, gt=0)
     provider_api_key: SecretStr | None = None
     provider_api_key_file: Path | None = None

@@ -137,9 +137,8 @@ async def test_adapter_reports_cached_prompt_tokens_as_part_of_the_input(
     assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == vendor_usage[kind]
 
 
-async def test_turn_cost_bills_cached_prompt_tokens_at_the_cached_rate(
-    kind: str, app: Starlette, serve_app: Any, vendor_usage: dict[str, tuple[int, int, int]]
-) -> None:
+async def run_weather_turn(base_url: str, kind: str, pricing: Pricing) -> Recorder:
+    """One turn (tool call, then answer: two model calls) against the fake vendor, priced by ``pricing``."""
     pack = parse_pack(
         {
             "id": "p",
@@ -152,18 +151,25 @@ async def test_turn_cost_bills_cached_prompt_tokens_at_the_cached_rate(
     executor = StaticToolExecutor()
     executor.add(WEATHER, lambda city: {"city": city, "sky": "clear"})
     recorder = Recorder()
+    provider = make(kind, base_url)
+    engine = ConversationEngine(
+        pack=pack,
+        prompt=pack.prompts["main"],
+        provider=provider,
+        executor=executor,
+        store=MemoryConversationStore(ttl=60),
+        pricing=pricing,
+    )
+    await engine.run_turn(Turn(session_id="cost", content="Weather in Paris?"), recorder)
+    await provider.aclose()
+    return recorder
+
+
+async def test_turn_cost_bills_cached_prompt_tokens_at_the_cached_rate(
+    kind: str, app: Starlette, serve_app: Any, vendor_usage: dict[str, tuple[int, int, int]]
+) -> None:
     async with serve_app(app) as base_url:
-        provider = make(kind, base_url)
-        engine = ConversationEngine(
-            pack=pack,
-            prompt=pack.prompts["main"],
-            provider=provider,
-            executor=executor,
-            store=MemoryConversationStore(ttl=60),
-            pricing=Pricing(input_cost=3.0, output_cost=15.0, cached_cost=0.3),
-        )
-        await engine.run_turn(Turn(session_id="cost", content="Weather in Paris?"), recorder)
-        await provider.aclose()
+        recorder = await run_weather_turn(base_url, kind, Pricing(input_cost=3.0, output_cost=15.0, cached_cost=0.3))
     assert recorder.final == "It is sunny."
     prompt, cached, output = vendor_usage[kind]
     # Two model calls (the tool call, then the answer), each reporting the same usage.
@@ -173,3 +179,13 @@ async def test_turn_cost_bills_cached_prompt_tokens_at_the_cached_rate(
     assert recorder.usage.output_tokens == 2 * output
     assert recorder.usage.cost_usd == pytest.approx(expected)
     assert recorder.usage.cost_usd < 2 * (prompt / 1000 * 3.0 + output / 1000 * 15.0)  # the cache made it cheaper
+
+
+async def test_cached_prompt_tokens_cost_the_input_rate_when_no_cached_price_is_set(
+    kind: str, app: Starlette, serve_app: Any, vendor_usage: dict[str, tuple[int, int, int]]
+) -> None:
+    async with serve_app(app) as base_url:
+        recorder = await run_weather_turn(base_url, kind, Pricing(input_cost=3.0, output_cost=15.0))
+    prompt, _, output = vendor_usage[kind]
+    assert recorder.usage is not None
+    assert recorder.usage.cost_usd == pytest.approx(2 * (prompt / 1000 * 3.0 + output / 1000 * 15.0))

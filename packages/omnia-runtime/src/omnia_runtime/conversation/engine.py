@@ -53,12 +53,14 @@ class Pricing:
 
     Cached prompt tokens are billed at ``cached_cost`` and the rest of the prompt at ``input_cost``:
     ``(input - cached) * input_cost + cached * cached_cost + output * output_cost``, all per 1K tokens.
+    Without a ``cached_cost`` (the Provider's pricing has no ``cachedCostPer1K``) cached tokens are billed at
+    ``input_cost``: a missing price must not make tokens look free.
     """
 
-    def __init__(self, input_cost: float = 0.0, output_cost: float = 0.0, cached_cost: float = 0.0) -> None:
+    def __init__(self, input_cost: float = 0.0, output_cost: float = 0.0, cached_cost: float | None = None) -> None:
         self.input_cost = input_cost
         self.output_cost = output_cost
-        self.cached_cost = cached_cost
+        self.cached_cost = input_cost if cached_cost is None else cached_cost
 
     def cost(self, usage: Usage) -> float:
         cached = min(usage.cached_input_tokens, usage.input_tokens)
