@@ -52,6 +52,8 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
     idle_calls: int = 0
     """Calls open without a first message yet (warm calls); ``most_idle_calls`` is the highest count seen."""
     most_idle_calls: int = 0
+    request_calls: list[int] = field(default_factory=list)
+    """For each request, the number of the call it came on (1 = the first call this runtime saw)."""
     fail_next_turns: int = 0
     """This many next turns fail (UNAVAILABLE) right after their message arrived, before any answer."""
     calls_changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -72,10 +74,14 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
 
     async def Converse(self, request_iterator: Any, context: Any) -> AsyncIterator[runtime_pb2.ServerMessage]:
         self._count(opened=1, idle=1)
+        call_number = self.calls_opened
         waiting = True
         try:
-            first = await anext(aiter(request_iterator))
+            first = await anext(aiter(request_iterator), None)
+            if first is None:  # the client closed an unused call
+                return
             waiting = False
+            self.request_calls.append(call_number)
             self._count(idle=-1)
             async with contextlib.aclosing(self._answer(first, request_iterator, context)) as frames:
                 async for frame in frames:

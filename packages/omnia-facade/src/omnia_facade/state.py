@@ -45,6 +45,10 @@ class FacadeState:
             self.turns_in_flight = 0
             self._idle.set()
 
+    async def wait_idle(self) -> None:
+        """Until no turn is in flight (a turn is in flight until its connection has fully finished it)."""
+        await self._idle.wait()
+
     async def drain(self, grace_seconds: float) -> None:
         """Refuse new upgrades, let turns finish (at most ``grace_seconds``), then close every socket (1001)."""
         self.draining = True
