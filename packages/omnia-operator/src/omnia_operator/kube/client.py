@@ -8,6 +8,9 @@ Design:
 - 429, 5xx and connection failures are retried here, a bounded number of times, with exponential backoff and
   jitter, waiting at least what `Retry-After` asks (capped). A create retried after a lost answer may come back as
   AlreadyExistsError; reconcilers read before they write, so that is harmless.
+- kubernetes_asyncio's aiohttp session trusts the environment, which makes aiohttp look up ~/.netrc and the proxy
+  variables in a worker thread on *every* request (two thread hops per call). The proxy the environment names for
+  the API server is resolved once when the client is built and passed explicitly; ~/.netrc is not consulted.
 - Watches are a streaming GET with `allowWatchBookmarks=true`, read in chunks and split on newlines (a watch line
   holds a whole object, which can exceed aiohttp's line limit); an ERROR event with code 410 raises GoneError.
 """
@@ -21,6 +24,8 @@ import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from kubernetes_asyncio import config as kube_config
@@ -117,6 +122,18 @@ def _name_of(kind: ResourceKind, obj: KubeObject) -> str:
     return str(name)
 
 
+def _resolve_env_proxy_once(api_client: ApiClient) -> None:
+    rest = api_client.rest_client
+    if not rest.proxy:
+        server = urlsplit(str(api_client.configuration.host or ""))
+        if server.hostname and not proxy_bypass(server.hostname):
+            # what aiohttp would pick per request (HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY), picked once
+            proxy = getproxies().get(server.scheme)
+            if proxy:
+                rest.proxy = proxy
+    rest.pool_manager._trust_env = False  # the per-request lookups are what the lines above replace
+
+
 class KubeClient:
     """Typed-error, retrying access to any kind on one API server. Close it (or use `async with`) when done."""
 
@@ -130,6 +147,7 @@ class KubeClient:
         seed: int | None = None,
     ) -> None:
         self._api = api_client
+        _resolve_env_proxy_once(api_client)
         self._retry = retry or RetryPolicy()
         self._timeout = request_timeout
         self._sleep = sleep
