@@ -39,6 +39,7 @@ from omnia_operator.api.crds import all_crds
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.resources import ResourceKind
+from omnia_operator.settings import OperatorSettings
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "bench"
@@ -48,6 +49,7 @@ CREATE_CONCURRENCY = 32
 POLL_S = 0.2
 READY_TIMEOUT_S = 60.0
 QUIET_S = 2.0
+DEFAULT_WORKERS: int = OperatorSettings.model_fields["workers"].default  # the operator's own default
 PACK = {
     "id": "bench",
     "name": "Bench",
@@ -312,7 +314,9 @@ def main() -> None:
     mode.add_argument("--tiny", action="store_true", help="20 agents, fan-out to 10 (smoke test)")
     parser.add_argument("--agents", type=int, help="override the number of agents (at most 5,000)")
     parser.add_argument("--latency-ms", type=float, default=2.0, help="fake API latency per request (default 2)")
-    parser.add_argument("--workers", type=int, default=3, help="operator workers per kind (default 3)")
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help=f"operator workers per kind (default {DEFAULT_WORKERS})"
+    )
     parser.add_argument("--profile", type=Path, help="write a cProfile of the first operator process to this file")
     options = parser.parse_args()
     agents, timeout_s = (20, 60.0) if options.tiny else (1000, 300.0) if options.full else (300, 120.0)

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         "(e.g. OMNIA_OPERATOR_WORKERS); flags win.",
     )
     run.add_argument("--namespaces", help="comma-separated namespaces to watch (default: all)")
-    run.add_argument("--workers", type=int, help="concurrent reconciles per kind (default 3)")
+    run.add_argument("--workers", type=int, help="concurrent reconciles per kind (default 10)")
     run.add_argument(
         "--leader-elect",
         action=argparse.BooleanOptionalAction,
