@@ -14,6 +14,7 @@ from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.resources import ResourceKind
 from omnia_operator.reconcile import mapping
 from omnia_operator.reconcile.agentruntime import AgentRuntimeReconciler, Outcome
+from omnia_operator.reconcile.child_cache import ChildCache
 from omnia_operator.reconcile.informer_source import InformerObjectSource
 from omnia_operator.reconcile.promptpack import PromptPackReconciler
 from omnia_operator.reconcile.provider import ProviderReconciler
@@ -73,7 +74,10 @@ def assemble(client: KubeClient, settings: OperatorSettings, manager: Manager) -
             "ConfigMap": config_map_informers,
         }
     )
-    agent_reconciler = AgentRuntimeReconciler(client, source, settings)
+    children = ChildCache(
+        {"ConfigMap": config_map_informers, "Deployment": deployment_informers, "Service": service_informers}
+    )
+    agent_reconciler = AgentRuntimeReconciler(client, source, settings, children)
     discovery = ToolDiscovery(timeout=settings.discovery_timeout, ttl=settings.rediscovery_interval)
     agents = Controller("agentruntime", _adapt(agent_reconciler.reconcile), workers=settings.workers)
     providers = Controller(

@@ -17,6 +17,7 @@ from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.apply import ChildConflictError, apply_child, delete_if_owned
+from omnia_operator.reconcile.child_cache import ChildCache
 from omnia_operator.reconcile.conditions import condition, from_check, transitions
 from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.status_writer import write_status
@@ -46,9 +47,13 @@ class Outcome:
 
 
 class AgentRuntimeReconciler:
-    def __init__(self, client: KubeClient, source: ObjectSource, images: AgentImages) -> None:
+    def __init__(
+        self, client: KubeClient, source: ObjectSource, images: AgentImages, children: ChildCache | None = None
+    ) -> None:
         self._client = client
         self._source = source
+        self._children = children
+        """Where the children are read first (the operator's informers); None reads them from the API."""
         self._images = images
         self._events = EventRecorder(client)
         self._keda_installed = False
@@ -191,12 +196,13 @@ class AgentRuntimeReconciler:
         stored: dict[str, dict[str, Any]] = {}
         canary = f"{agent.name}{CANARY_SUFFIX}"
         for child in plan.children:
-            applied = await apply_child(self._client, _CHILD_KINDS[child["kind"]], child, uid)
+            applied = await apply_child(self._client, _CHILD_KINDS[child["kind"]], child, uid, self._children)
             stored[canary if child["metadata"]["name"] == canary else child["kind"]] = applied
         if canary not in stored:
-            await delete_if_owned(self._client, kinds.DEPLOYMENT, canary, agent.namespace, uid)
+            await delete_if_owned(self._client, kinds.DEPLOYMENT, canary, agent.namespace, uid, self._children)
         if "ConfigMap" not in stored:
-            await delete_if_owned(self._client, kinds.CONFIG_MAP, f"{agent.name}-tools", agent.namespace, uid)
+            tools = f"{agent.name}-tools"
+            await delete_if_owned(self._client, kinds.CONFIG_MAP, tools, agent.namespace, uid, self._children)
         if "HorizontalPodAutoscaler" not in stored:
             await delete_if_owned(self._client, kinds.HPA, agent.name, agent.namespace, uid)
         if "ScaledObject" not in stored and self._keda_installed:

@@ -12,6 +12,7 @@ from typing import Any
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import AlreadyExistsError, ConflictError, NotFoundError
 from omnia_operator.kube.resources import KubeObject, ResourceKind
+from omnia_operator.reconcile.child_cache import ChildCache
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
@@ -54,20 +55,38 @@ def owned_by(obj: KubeObject, uid: str) -> bool:
     return any(r.get("uid") == uid and r.get("controller") for r in refs)
 
 
-async def apply_child(client: KubeClient, kind: ResourceKind, desired: KubeObject, owner_uid: str) -> KubeObject:
-    """Make the stored object match desired; returns the stored object. Writes nothing when it already matches."""
+async def _read(client: KubeClient, kind: ResourceKind, name: str, namespace: str) -> KubeObject | None:
+    try:
+        return await client.get(kind, name, namespace)
+    except NotFoundError:
+        return None
+
+
+async def apply_child(
+    client: KubeClient, kind: ResourceKind, desired: KubeObject, owner_uid: str, cache: ChildCache | None = None
+) -> KubeObject:
+    """Make the stored object match desired; returns the stored object. Writes nothing when it already matches.
+
+    With a `cache` serving the kind, the first attempt reads the cache instead of the API (see child_cache.py);
+    every later attempt reads the API."""
     meta = desired["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    cached = cache is not None and cache.serves(kind, namespace)
     for _ in range(MAX_ATTEMPTS):
-        try:
-            actual = await client.get(kind, meta["name"], meta["namespace"])
-        except NotFoundError:
+        from_cache, cached = cached, False
+        actual = (
+            cache.get(kind, name, namespace) if from_cache and cache else await _read(client, kind, name, namespace)
+        )
+        if actual is None:
             try:
                 created = await client.create(kind, desired)
-                logger.info("created %s %s/%s", kind.kind, meta["namespace"], meta["name"])
+                logger.info("created %s %s/%s", kind.kind, namespace, name)
                 return created
             except AlreadyExistsError:
                 continue
         if not owned_by(actual, owner_uid):
+            if from_cache:
+                continue  # make sure from the API before reporting a conflict
             raise ChildConflictError(
                 f"{kind.kind} {meta['name']} already exists and is not owned by this AgentRuntime; delete or rename it"
             )
@@ -82,13 +101,16 @@ async def apply_child(client: KubeClient, kind: ResourceKind, desired: KubeObjec
     raise ConflictError(f"{kind.kind} {meta['name']} kept changing during {MAX_ATTEMPTS} update attempts")
 
 
-async def delete_if_owned(client: KubeClient, kind: ResourceKind, name: str, namespace: str, owner_uid: str) -> bool:
-    """Delete a child we no longer want (and only if it is ours)."""
-    try:
-        actual = await client.get(kind, name, namespace)
-    except NotFoundError:
-        return False
-    if not owned_by(actual, owner_uid):
+async def delete_if_owned(
+    client: KubeClient, kind: ResourceKind, name: str, namespace: str, owner_uid: str, cache: ChildCache | None = None
+) -> bool:
+    """Delete a child we no longer want (and only if it is ours); with a `cache` serving the kind, only what the
+    cache holds is considered (see child_cache.py)."""
+    if cache is not None and cache.serves(kind, namespace):
+        actual = cache.get(kind, name, namespace)
+    else:
+        actual = await _read(client, kind, name, namespace)
+    if actual is None or not owned_by(actual, owner_uid):
         return False
     try:
         await client.delete(kind, name, namespace=namespace)
