@@ -98,7 +98,9 @@ def latency(open_sessions: int, base: dict[str, LoadResult], full: dict[str, Loa
         b = base["open_1"].percentile("first_chunk_s", q) * 1000
         g = full["grpc_1"].percentile("first_chunk_s", q) * 1000
         f = full["open_1"].percentile("first_chunk_s", q) * 1000
+        n = full["grpc_1_new_stream"].percentile("first_chunk_s", q) * 1000
         figures.append(Figure(f"ttfc_{pct}_1_session_runtime_grpc_only", g, "ms", b))
+        figures.append(Figure(f"ttfc_{pct}_1_session_runtime_grpc_only_new_stream_per_turn", n, "ms", b))
         figures.append(Figure(f"added_ttfc_{pct}_1_session_facade_share", f - g, "ms"))
     return figures
 
@@ -124,6 +126,9 @@ def main() -> None:
         pids = [stack.runtime_pid, stack.facade_pid]
         full = measure_server(stack.ws_url, pids, levels, duration, open_sessions, open_duration)
         full["grpc_1"] = asyncio.run(run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05))
+        full["grpc_1_new_stream"] = asyncio.run(
+            run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05, warm=False)
+        )
     check_payload("baseline", base, len(DELTA) * options.chunks)
     check_payload("omnia", full, len(mock_response(options.chunks)))
     print(f"{options.chunks} deltas of ~{len(DELTA)} bytes per turn; levels {levels} for {duration:g} s each; ", end="")

@@ -272,6 +272,31 @@ class Connection:
             raise InvalidMessageError("a 'message' needs non-empty 'content' or 'parts'")
         if message.session_consent_grants:
             self._session_consent_grants = list(message.session_consent_grants)
+        text = content or " ".join(part.text for part in parts if part.text)
+        user_message = StoredMessage(role="user", content=text, metadata=message.metadata or {})
+        # The session this connection already serves is only refreshed in the store: that runs beside the turn.
+        same_session = self._session_bound and message.session_id in (None, "", self.session_id)
+        if same_session:
+            session_id = self.session_id
+            self._check_parts(parts, session_id)
+        else:
+            session_id = await self._begin_session(message, parts)
+            await self._state.store.append(session_id, user_message)
+        request = TurnRequest(
+            session_id=session_id,
+            request_id=str(uuid.uuid4()),
+            content=content,
+            parts=parts,
+            metadata=message.metadata or {},
+            identity=self._identity,
+            consent_grants=list(message.consent_grants or self._session_consent_grants),
+            workspace=self._workspace,
+        )
+        self._state.turn_started()
+        self._turn_task = group.create_task(self._run_turn(request, user_message if same_session else None))
+
+    async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
+        """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
         first_bind = not self._session_bound
         session_id = await self._resolve_session(message.session_id)
         self._check_parts(parts, session_id)
@@ -285,24 +310,23 @@ class Connection:
                     resumed=False,
                 )
             )
-        text = content or " ".join(part.text for part in parts if part.text)
-        await self._state.store.append(
-            session_id, StoredMessage(role="user", content=text, metadata=message.metadata or {})
-        )
-        request = TurnRequest(
-            session_id=session_id,
-            request_id=str(uuid.uuid4()),
-            content=content,
-            parts=parts,
-            metadata=message.metadata or {},
-            identity=self._identity,
-            consent_grants=list(message.consent_grants or self._session_consent_grants),
-            workspace=self._workspace,
-        )
-        self._state.turn_started()
-        self._turn_task = group.create_task(self._run_turn(request))
+        return session_id
 
-    async def _run_turn(self, request: TurnRequest) -> None:
+    async def _save_user_message(self, session_id: str, message: StoredMessage) -> None:
+        """Refresh the session in the store (re-created if it expired there) and log the user's message.
+
+        Runs beside the turn, so the store's round trips are not in front of the first chunk. Like the reply, a
+        message the store could not take does not fail the turn: the runtime keeps the conversation.
+        """
+        store = self._state.store
+        try:
+            if await store.get(session_id) is None:
+                await store.create(self._new_session(session_id))
+            await store.append(session_id, message)
+        except FacadeError:
+            logger.warning("could not save the user message of session %s", session_id)
+
+    async def _run_turn(self, request: TurnRequest, unsaved: StoredMessage | None = None) -> None:
         state = self._state
         metrics = state.metrics
         started = time.monotonic()
@@ -313,6 +337,7 @@ class Connection:
             "omnia.agent.name": self._agent,
             "omnia.agent.namespace": self._namespace,
         }
+        saving = None if unsaved is None else asyncio.create_task(self._save_user_message(request.session_id, unsaved))
         try:
             with state.tracer.start_as_current_span("omnia.facade.message", attributes=attributes):
                 carrier: dict[str, str] = {}
@@ -329,6 +354,8 @@ class Connection:
                             state.settings.facade_client_tool_timeout,
                         )
                     status = "success"
+                    if saving is not None:
+                        await saving
                     await self._record_reply(request.session_id, done)
                 except asyncio.CancelledError:
                     status = "cancelled"
@@ -341,6 +368,11 @@ class Connection:
                     logger.exception("unexpected failure during a turn")
                     await self.send_error(e)
         finally:
+            if saving is not None:
+                # The user's message is saved even when the turn failed; a cancelled turn cancels the save too.
+                if status == "cancelled":
+                    saving.cancel()
+                await asyncio.wait([saving])
             self._stream = None
             self._pending_calls.clear()
             self._turn_task = None

@@ -1,0 +1,102 @@
+"""Saving a known session's messages beside the turn, not in front of it."""
+
+import asyncio
+import json
+import logging
+
+import pytest
+from omnia_facade_testkit import (
+    RECV_TIMEOUT,
+    ScriptedRuntime,
+    facade_settings,
+    recv_json,
+    recv_until,
+    running_facade,
+    ws_connect,
+)
+
+from omnia_facade.errors import SessionStoreError
+from omnia_facade.sessions.base import Session, StoredMessage
+from omnia_facade.sessions.memory import InMemorySessionStore
+
+
+class GatedStore(InMemorySessionStore):
+    """An in-memory store whose reads wait while ``open`` is clear, and whose appends can be made to fail."""
+
+    def __init__(self) -> None:
+        super().__init__(ttl=3600, max_messages=100)
+        self.open = asyncio.Event()
+        self.open.set()
+        self.reads_waiting = asyncio.Event()
+        self.fail_appends = False
+
+    async def get(self, session_id: str) -> Session | None:
+        if not self.open.is_set():
+            self.reads_waiting.set()
+            await self.open.wait()
+        return await super().get(session_id)
+
+    async def append(self, session_id: str, message: StoredMessage) -> None:
+        if self.fail_appends:
+            raise SessionStoreError("the session store is unavailable")
+        await super().append(session_id, message)
+
+
+async def test_a_known_sessions_turn_reaches_the_runtime_while_the_store_is_still_answering(
+    runtime: ScriptedRuntime,
+) -> None:
+    store = GatedStore()
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
+    async with running_facade(settings, session_store=store) as running, ws_connect(running.ws_url) as ws:
+        session = (await recv_json(ws))["session_id"]
+        await ws.send(json.dumps({"type": "message", "content": "one"}))
+        await recv_until(ws, "done")
+        store.open.clear()
+        await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
+        async with asyncio.timeout(RECV_TIMEOUT):
+            await store.reads_waiting.wait()
+        done = (await recv_until(ws, "done"))[-1]
+        assert [request.content for request in runtime.requests] == ["one", "two"]
+        store.open.set()
+        async with asyncio.timeout(RECV_TIMEOUT):
+            await running.server.app.state.facade.wait_idle()
+        log = await store.messages(session)
+    assert done["content"] == "echo:two"
+    assert [(m.role, m.content) for m in log] == [
+        ("user", "one"),
+        ("assistant", "echo:one"),
+        ("user", "two"),
+        ("assistant", "echo:two"),
+    ]
+
+
+async def test_a_store_failure_while_saving_a_known_sessions_message_does_not_fail_the_turn(
+    runtime: ScriptedRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = GatedStore()
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
+    async with running_facade(settings, session_store=store) as running, ws_connect(running.ws_url) as ws:
+        session = (await recv_json(ws))["session_id"]
+        await ws.send(json.dumps({"type": "message", "content": "one"}))
+        await recv_until(ws, "done")
+        store.fail_appends = True
+        with caplog.at_level(logging.WARNING, logger="omnia_facade.connection"):
+            await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
+            frames = await recv_until(ws, "done")
+            async with asyncio.timeout(RECV_TIMEOUT):
+                await running.server.app.state.facade.wait_idle()
+    assert [frame["type"] for frame in frames if frame["type"] == "error"] == []
+    assert frames[-1]["content"] == "echo:two"
+    assert f"could not save the user message of session {session}" in caplog.text
+
+
+async def test_a_first_message_the_store_cannot_take_is_an_error_and_no_turn(runtime: ScriptedRuntime) -> None:
+    store = GatedStore()
+    store.fail_appends = True
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
+    async with running_facade(settings, session_store=store) as running, ws_connect(running.ws_url) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"type": "message", "content": "one"}))
+        frames = await recv_until(ws, "error")
+    assert frames[-1]["error"]["code"] == "INTERNAL_ERROR"
+    assert runtime.requests == []
