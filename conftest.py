@@ -2,8 +2,9 @@
 
 - Every test starts with no ``OMNIA_*`` variables in its environment, so no test depends on
   the developer's shell.
-- Tests under ``tests/integration`` are marked ``integration``; tests marked ``e2e`` run only
-  when ``KUBECONFIG`` points at a real cluster.
+- Tests under ``tests/integration`` are marked ``integration``; the cluster runners under
+  ``tests/e2e`` (``test_*_cluster.py``) are marked ``e2e`` and run only when ``KUBECONFIG`` points
+  at a real cluster. The same scenarios run against the fake API in every CI run.
 - ``redis_server`` starts a real ``redis-server`` process on a free loopback port, once per
   test session; ``redis_url`` hands each test an empty database on it.
 """
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         parts = Path(str(item.fspath)).parts
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
-        if "e2e" in parts:
+        if "e2e" in parts and item.path.name.endswith("_cluster.py"):
             item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("e2e") and not has_cluster:
             item.add_marker(skip_e2e)
