@@ -19,6 +19,18 @@ CACHED_TOKENS = Counter(
 COST = Counter("omnia_provider_cost_total", "Provider cost in USD", ["provider", "model"])
 TURN_DURATION = Histogram("omnia_runtime_turn_duration_seconds", "Conversation turn duration", ["status"])
 ACTIVE_SESSIONS = Gauge("omnia_runtime_active_sessions", "Converse streams in progress")
+VALIDATIONS = Counter(
+    "omnia_validations_total",
+    "Output validator runs on final answers (validator: its type; validator_type: the stage, always output here;"
+    " status: passed, failed or skipped when this runtime cannot enforce it)",
+    ["validator", "validator_type", "status"],
+)
+VALIDATION_DURATION = Histogram(
+    "omnia_validation_duration_seconds",
+    "Time one output validator took on a final answer",
+    ["validator", "validator_type"],
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+)
 VALIDATORS_NOT_ENFORCED = Gauge(
     "omnia_runtime_validators_not_enforced",
     "Enabled validators of the served prompt that this runtime cannot enforce (answers pass them unchecked)",

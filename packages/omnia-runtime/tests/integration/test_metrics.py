@@ -249,3 +249,33 @@ async def test_a_failing_provider_counts_an_error_request_and_an_error_turn(tmp_
     assert deltas(before, after, "omnia_provider_input_tokens_total", **openai) == 0
     assert deltas(before, after, "omnia_runtime_turn_duration_seconds_count", status="error") == 1
     assert deltas(before, after, "omnia_runtime_turn_duration_seconds_count", status="success") == 0
+
+
+async def test_output_validators_are_counted_by_outcome_and_timed(tmp_path: Path) -> None:
+    validators = [
+        {"type": "banned_words", "enabled": True, "params": {"words": ["rain"]}},  # passes
+        {"type": "max_length", "enabled": True, "params": {"max_characters": 5}},  # fails, reported only
+        {"type": "toxicity", "enabled": True, "params": {"threshold": 0.5}},  # not enforced here
+        {"type": "min_length", "enabled": False, "params": {"min_characters": 500}},  # disabled: not counted
+    ]
+    settings = base_settings(tmp_path)
+    pack = {**PACK, "prompts": {"main": {**PACK["prompts"]["main"], "validators": validators}}}
+    (tmp_path / "pack.json").write_text(json.dumps(pack))
+    async with runtime(settings) as (_, stub, http):
+        before = await scrape(http)
+        frames = await turn(stub, "validated-1", "confirm")  # answered "Confirmed." (10 characters)
+        after = await scrape(http)
+    assert frames[-1].WhichOneof("message") == "done"
+
+    def counted(validator: str, status: str) -> float:
+        return deltas(
+            before, after, "omnia_validations_total", validator=validator, validator_type="output", status=status
+        )
+
+    assert counted("banned_words", "passed") == 1
+    assert counted("banned_words", "failed") == 0
+    assert counted("max_length", "failed") == 1
+    assert counted("toxicity", "skipped") == 1
+    assert counted("min_length", "passed") + counted("min_length", "failed") == 0
+    assert deltas(before, after, "omnia_validation_duration_seconds_count", validator="max_length") == 1
+    assert deltas(before, after, "omnia_validation_duration_seconds_count", validator="toxicity") == 0

@@ -29,7 +29,7 @@ from omnia_runtime import metrics
 from omnia_runtime.conversation.store import ConversationStore
 from omnia_runtime.errors import InvalidRequestError, OmniaRuntimeError
 from omnia_runtime.handler import Emitter, Turn, TurnUsage
-from omnia_runtime.promptpack import Prompt, PromptPack, check_output, render
+from omnia_runtime.promptpack import Prompt, PromptPack, ValidatorConfig, check_output, render
 from omnia_runtime.providers.base import (
     ChatRequest,
     Finish,
@@ -230,7 +230,7 @@ class ConversationEngine:
                         is_error=result.is_error,
                     )
                 )
-        violations = check_output(final, self.prompt.validators)
+        violations = check_output(final, self.prompt.validators, _record_validation)
         for violation in violations:
             logger.warning("validator %s: %s", violation.validator, violation.message)
         if turn.session_id:
@@ -344,3 +344,9 @@ def _argument_problems(arguments: Mapping[str, Any], schema: Mapping[str, Any]) 
     except SchemaError:
         logger.warning("tool schema is invalid; arguments not checked")
         return []
+
+
+def _record_validation(config: ValidatorConfig, status: str, seconds: float) -> None:
+    metrics.VALIDATIONS.labels(config.type, "output", status).inc()
+    if status != "skipped":
+        metrics.VALIDATION_DURATION.labels(config.type, "output").observe(seconds)

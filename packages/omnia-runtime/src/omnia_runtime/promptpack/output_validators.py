@@ -13,6 +13,7 @@ be enforced, and an operator must not believe they are: ``unenforced_validators`
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,7 +90,11 @@ CHECKS: dict[str, Callable[[str, dict[str, Any]], list[str]]] = {
 }
 
 
-def check_output(text: str, validators: Sequence[ValidatorConfig]) -> list[Violation]:
+Observer = Callable[[ValidatorConfig, str, float], None]
+"""Told of each enabled validator's outcome: its config, ``passed``/``failed``/``skipped`` and the seconds it took."""
+
+
+def check_output(text: str, validators: Sequence[ValidatorConfig], observe: Observer | None = None) -> list[Violation]:
     """Run the enabled validators; raise ``ValidationFailedError`` for a failing ``fail_on_violation`` one."""
     violations: list[Violation] = []
     for config in validators:
@@ -98,8 +103,13 @@ def check_output(text: str, validators: Sequence[ValidatorConfig]) -> list[Viola
         check = CHECKS.get(config.type)
         if check is None:
             logger.debug("validator type %s is not implemented by this runtime; skipped", config.type)
+            if observe is not None:
+                observe(config, "skipped", 0.0)
             continue
+        started = time.perf_counter()
         messages = check(text, config.params)
+        if observe is not None:
+            observe(config, "failed" if messages else "passed", time.perf_counter() - started)
         if messages and config.fail_on_violation:
             raise ValidationFailedError(f"{config.type}: " + "; ".join(messages))
         violations.extend(Violation(config.type, m) for m in messages)
