@@ -5,6 +5,7 @@ informers' watches and their indexes; the mappers then answer from the indexes a
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,15 +47,18 @@ async def caches(kube: KubeClient) -> AsyncIterator[Caches]:
     mapping.add_indexes([found.packs], mapping.PACK_INDEXES)
     mapping.add_indexes([found.providers], mapping.PROVIDER_INDEXES)
     mapping.add_indexes([found.registries], mapping.REGISTRY_INDEXES)
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(i.run()) for i in (found.agents, found.packs, found.providers, found.registries)]
-        try:
-            for task_informer in (found.agents, found.packs, found.providers, found.registries):
-                assert await task_informer.wait_synced(10)
-            yield found
-        finally:
-            for task in tasks:
-                task.cancel()
+    everything = (found.agents, found.packs, found.providers, found.registries)
+    tasks = [asyncio.create_task(each.run()) for each in everything]
+    try:
+        for each in everything:
+            assert await each.wait_synced(10)
+        yield found
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def applied(kube: KubeClient, informer: Informer, kind: ResourceKind, obj: dict[str, Any]) -> dict[str, Any]:
