@@ -1,5 +1,7 @@
 """The API server's proxy comes from the environment (resolved once per client, not looked up on every request)."""
 
+import asyncio
+import base64
 import socket
 from collections.abc import AsyncIterator
 
@@ -7,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from omnia_operator.kube.client import KubeClient, RetryPolicy
+from omnia_operator.kube.errors import KubeError
 from omnia_operator.kube.resources import CONFIG_MAP
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
@@ -77,3 +80,29 @@ async def test_no_proxy_keeps_requests_direct(
         await kube.list(CONFIG_MAP, "default")
     assert recorder.seen == []
     assert [r.verb for r in api.request_log] == ["list"]
+
+
+async def test_credentials_in_the_proxy_url_authorize_the_connect_tunnel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real API server speaks HTTPS, so the proxy sees a CONNECT; the URL's credentials go on it, not in the URL."""
+    heads: list[bytes] = []
+
+    async def tunnel_refused(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(tunnel_refused, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://ops%40corp:s3cr%3At@127.0.0.1:{port}")
+    monkeypatch.setenv("https_proxy", f"http://ops%40corp:s3cr%3At@127.0.0.1:{port}")
+    async with server, KubeClient.for_url("https://kube.invalid:6443", retry=RetryPolicy(attempts=1)) as kube:
+        with pytest.raises(KubeError):
+            await kube.list(CONFIG_MAP, "default")
+    assert len(heads) == 1
+    request_line, *header_lines = heads[0].decode().split("\r\n")
+    assert request_line.startswith("CONNECT kube.invalid:6443 ")
+    expected = "Basic " + base64.b64encode(b"ops@corp:s3cr:t").decode()
+    assert f"Proxy-Authorization: {expected}" in header_lines
