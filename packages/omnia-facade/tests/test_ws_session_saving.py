@@ -29,6 +29,8 @@ class GatedStore(InMemorySessionStore):
         self.open.set()
         self.reads_waiting = asyncio.Event()
         self.fail_appends = False
+        self.gate_replies = False
+        """While ``open`` is clear, saving an assistant reply waits too."""
 
     async def get(self, session_id: str) -> Session | None:
         if not self.open.is_set():
@@ -37,6 +39,9 @@ class GatedStore(InMemorySessionStore):
         return await super().get(session_id)
 
     async def append(self, session_id: str, message: StoredMessage) -> None:
+        if message.role == "assistant" and not self.open.is_set() and self.gate_replies:
+            self.reads_waiting.set()
+            await self.open.wait()
         if self.fail_appends:
             raise SessionStoreError("the session store is unavailable")
         await super().append(session_id, message)
@@ -100,3 +105,27 @@ async def test_a_first_message_the_store_cannot_take_is_an_error_and_no_turn(run
         frames = await recv_until(ws, "error")
     assert frames[-1]["error"]["code"] == "INTERNAL_ERROR"
     assert runtime.requests == []
+
+
+@pytest.mark.parametrize("stuck_on", ["the session read", "the reply"])
+async def test_a_client_leaving_while_the_store_is_stuck_leaves_no_turn_in_flight(
+    runtime: ScriptedRuntime, stuck_on: str
+) -> None:
+    store = GatedStore()
+    store.gate_replies = stuck_on == "the reply"
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
+    async with running_facade(settings, session_store=store) as running:
+        state = running.server.app.state.facade
+        async with ws_connect(running.ws_url) as ws:
+            session = (await recv_json(ws))["session_id"]
+            await ws.send(json.dumps({"type": "message", "content": "one"}))
+            await recv_until(ws, "done")
+            store.open.clear()
+            await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
+            await recv_until(ws, "done")
+            async with asyncio.timeout(RECV_TIMEOUT):
+                await store.reads_waiting.wait()
+        async with asyncio.timeout(RECV_TIMEOUT):
+            await state.wait_idle()
+        store.open.set()
+    assert state.turns_in_flight == 0

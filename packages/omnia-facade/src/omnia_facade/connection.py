@@ -316,7 +316,8 @@ class Connection:
         """Refresh the session in the store (re-created if it expired there) and log the user's message.
 
         Runs beside the turn, so the store's round trips are not in front of the first chunk. Like the reply, a
-        message the store could not take does not fail the turn: the runtime keeps the conversation.
+        message the store could not take does not fail the turn: the runtime keeps the conversation. A turn that
+        is cancelled while the store is still answering (the client left) cancels the save too.
         """
         store = self._state.store
         try:
@@ -368,18 +369,21 @@ class Connection:
                     logger.exception("unexpected failure during a turn")
                     await self.send_error(e)
         finally:
-            if saving is not None:
-                # The user's message is saved even when the turn failed; a cancelled turn cancels the save too.
-                if status == "cancelled":
-                    saving.cancel()
-                await asyncio.wait([saving])
-            self._stream = None
-            self._pending_calls.clear()
-            self._turn_task = None
-            metrics.requests_inflight.dec()
-            metrics.requests_total.labels(status=status).inc()
-            metrics.request_duration_seconds.labels(handler=state.handler.name).observe(time.monotonic() - started)
-            state.turn_finished()
+            try:
+                if saving is not None:
+                    # A failed turn still saves the user's message; a cancelled one (the client left, shutdown)
+                    # cancels the save with it. The bookkeeping below runs whatever happens here.
+                    if status == "cancelled":
+                        saving.cancel()
+                    await _wait_or_cancel(saving)
+            finally:
+                self._stream = None
+                self._pending_calls.clear()
+                self._turn_task = None
+                metrics.requests_inflight.dec()
+                metrics.requests_total.labels(status=status).inc()
+                metrics.request_duration_seconds.labels(handler=state.handler.name).observe(time.monotonic() - started)
+                state.turn_finished()
 
     async def _record_reply(self, session_id: str, done: TurnDone) -> None:
         try:
@@ -417,3 +421,12 @@ class Connection:
             expires_at=upload.expires_at_rfc3339,
         )
         await self.send(ServerMessage(type="upload_ready", session_id=session_id, upload_ready=ready).encode())
+
+
+async def _wait_or_cancel(task: asyncio.Task[None]) -> None:
+    """Wait for ``task``; when the waiter is cancelled meanwhile, cancel ``task`` too (it is never left behind)."""
+    try:
+        await asyncio.wait([task])
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
