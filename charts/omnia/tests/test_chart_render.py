@@ -229,6 +229,6 @@ def test_operator_settings_read_every_operator_variable_the_chart_sets(
     assert settings.leader_elect is (config == "ha")
     assert settings.leader_election_namespace == ch.NAMESPACE
     assert settings.namespaces == (["team-a", "team-b"] if config == "namespaced" else [])
-    assert settings.workers == ch.CONFIGURATIONS[config].get("operator", {}).get("workers", 4)
+    assert settings.workers == ch.CONFIGURATIONS[config].get("operator", {}).get("workers", 10)
     assert settings.health_port == 8081
     assert settings.facade_image.endswith(":1.2.3" if config == "customised" else ":0.1.0")
