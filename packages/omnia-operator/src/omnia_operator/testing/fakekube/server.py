@@ -7,7 +7,8 @@ Faults (`api.faults`) are applied before a request reaches the store.
 Answers follow the real API server where the operator depends on them; the differences are deliberate and
 listed here: no authentication or RBAC, no server-side apply, no list pagination (`limit`/`continue` are
 ignored), strategic-merge patches on built-in kinds are applied as JSON merge patches, namespaces need not
-exist, and one storage version per kind.
+exist, and one storage version per kind. A patch in a content type the server does not accept gets 415
+UnsupportedMediaType with the real server's message (DESIGN.md §4 says 400; the real answer wins).
 """
 
 import asyncio
