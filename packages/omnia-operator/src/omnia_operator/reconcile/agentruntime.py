@@ -11,14 +11,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from omnia_operator.api.models.resources import AgentRuntime, parse_agent_runtime
+from omnia_operator.api.models.agentruntime import AgentRollout, AgentRuntimeStatus, Replicas
+from omnia_operator.api.models.base import Condition, ObjectMeta
+from omnia_operator.api.models.resources import AgentRuntime, parse_agent_runtime, parse_metadata, parse_status
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.apply import ChildConflictError, apply_child, delete_if_owned
 from omnia_operator.reconcile.child_cache import ChildCache
-from omnia_operator.reconcile.conditions import condition, from_check, transitions
+from omnia_operator.reconcile.conditions import changed_conditions, check_condition, make_condition
 from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.status_writer import write_status
 from omnia_operator.resolve.children import CANARY_SUFFIX
@@ -76,35 +78,33 @@ class AgentRuntimeReconciler:
             raw = await self._client.get(kinds.AGENT_RUNTIME, name, namespace)
         except NotFoundError:
             return Outcome()
-        meta = raw.get("metadata") or {}
-        finalizers: list[str] = list(meta.get("finalizers") or [])
-        if meta.get("deletionTimestamp"):
+        meta = parse_metadata(raw)
+        finalizers = meta.finalizers
+        if meta.deletion_timestamp:
             if FINALIZER in finalizers:
-                await self._set_finalizers(raw, [f for f in finalizers if f != FINALIZER])
+                await self._set_finalizers(meta, [f for f in finalizers if f != FINALIZER])
             return Outcome()
         if FINALIZER not in finalizers:
-            raw = await self._set_finalizers(raw, [*finalizers, FINALIZER])
+            raw = await self._set_finalizers(meta, [*finalizers, FINALIZER])
         try:
             agent = parse_agent_runtime(raw)
         except InvalidResourceError as e:
-            await self._write_status(raw, self._invalid_status(raw, str(e)))
+            await self._write_status(raw, _invalid_status(raw, str(e)))
             return Outcome()
         keda = await self._keda(agent)
         resolution = await resolve_agent(agent, self._source, self._images, keda_installed=keda)
         return await self._converge(agent, resolution)
 
-    async def _set_finalizers(self, raw: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
-        meta = raw["metadata"]
-        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.get("resourceVersion")}}
-        return await self._client.patch(kinds.AGENT_RUNTIME, meta["name"], patch, namespace=meta["namespace"])
+    async def _set_finalizers(self, meta: ObjectMeta, finalizers: list[str]) -> dict[str, Any]:
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version or None}}
+        return await self._client.patch(kinds.AGENT_RUNTIME, meta.name, patch, namespace=meta.namespace)
 
     async def _converge(self, agent: AgentRuntime, resolution: Resolution) -> Outcome:
-        raw = agent.raw
         generation = agent.metadata.generation
-        existing: list[dict[str, Any]] = list((raw.get("status") or {}).get("conditions") or [])
-        conditions = [from_check(existing, t, c, generation) for t, c in resolution.checks.items()]
+        existing = agent.status.conditions
+        conditions = [check_condition(existing, t, c, generation) for t, c in resolution.checks.items()]
         conditions.append(
-            condition(
+            make_condition(
                 existing,
                 "FeaturesSupported",
                 not resolution.notes,
@@ -113,80 +113,73 @@ class AgentRuntimeReconciler:
                 generation,
             )
         )
-        status: dict[str, Any] = {"observedGeneration": generation}
         plan = resolution.plan
-        requeue: float | None = None
         if plan is None:
             blocking = [c for c in resolution.checks.values() if not c.ok and c.reason != "ToolRegistryNotFound"]
             first = blocking[0]
-            conditions.append(
-                condition(existing, "DeploymentReady", False, "DependenciesNotReady", first.message, generation)
+            conditions.extend(
+                make_condition(existing, type_, False, "DependenciesNotReady", first.message, generation)
+                for type_ in ("DeploymentReady", "ServiceReady")
             )
-            conditions.append(
-                condition(existing, "ServiceReady", False, "DependenciesNotReady", first.message, generation)
-            )
-            conditions.append(condition(existing, "Ready", False, first.reason, first.message, generation))
-            status["phase"] = "Failed"
+            conditions.append(make_condition(existing, "Ready", False, first.reason, first.message, generation))
             waits = [c.requeue_after for c in blocking if c.requeue_after is not None]
-            requeue = min(waits) if waits else None
-        else:
-            try:
-                deployment = await self._apply_children(agent, resolution)
-            except ChildConflictError as e:
-                conditions.append(condition(existing, "DeploymentReady", False, "NameConflict", str(e), generation))
-                conditions.append(condition(existing, "ServiceReady", False, "NameConflict", str(e), generation))
-                conditions.append(condition(existing, "Ready", False, "NameConflict", str(e), generation))
-                status["phase"] = "Failed"
-                status["conditions"] = conditions
-                await self._write_status(raw, status)
-                return Outcome(NOT_READY_REQUEUE)
-            scaling = resolution.autoscaling
-            if scaling is not None and not scaling.ok:
-                requeue = scaling.requeue_after
-            replicas = _replicas(deployment)
-            ready = replicas["ready"] > 0
-            conditions.append(
-                condition(
-                    existing,
-                    "DeploymentReady",
-                    True,
-                    "DeploymentApplied",
-                    f"Deployment {agent.name}: {replicas['ready']}/{replicas['desired']} pods ready",
-                    generation,
-                )
+            status = AgentRuntimeStatus(phase="Failed", conditions=conditions, observed_generation=generation)
+            return await self._finish(agent, status, min(waits) if waits else None)
+        try:
+            deployment = await self._apply_children(agent, resolution)
+        except ChildConflictError as e:
+            conditions.extend(
+                make_condition(existing, type_, False, "NameConflict", str(e), generation)
+                for type_ in ("DeploymentReady", "ServiceReady", "Ready")
             )
-            conditions.append(
-                condition(
-                    existing,
-                    "ServiceReady",
-                    True,
-                    "ServiceApplied",
-                    f"Service {agent.name} serves {plan.service_endpoint}",
-                    generation,
-                )
+            status = AgentRuntimeStatus(phase="Failed", conditions=conditions, observed_generation=generation)
+            await self._write_status(agent.raw, status)
+            return Outcome(NOT_READY_REQUEUE)
+        scaling = resolution.autoscaling
+        requeue = scaling.requeue_after if scaling is not None and not scaling.ok else None
+        replicas = _replicas(deployment)
+        ready = replicas.ready > 0
+        pods = f"{replicas.ready}/{replicas.desired} pods ready"
+        conditions.append(
+            make_condition(
+                existing, "DeploymentReady", True, "DeploymentApplied", f"Deployment {agent.name}: {pods}", generation
             )
-            conditions.append(
-                condition(
-                    existing,
-                    "Ready",
-                    ready,
-                    "RuntimeReady" if ready else "RuntimeNotReady",
-                    f"{replicas['ready']}/{replicas['desired']} pods ready"
-                    + ("" if ready else "; waiting for the agent pods to pass their readiness probes"),
-                    generation,
-                )
+        )
+        conditions.append(
+            make_condition(
+                existing,
+                "ServiceReady",
+                True,
+                "ServiceApplied",
+                f"Service {agent.name} serves {plan.service_endpoint}",
+                generation,
             )
-            status.update(
-                phase="Running" if ready else "Pending",
-                replicas=replicas,
-                activeVersion=plan.pack.version,
-                serviceEndpoint=plan.service_endpoint,
+        )
+        conditions.append(
+            make_condition(
+                existing,
+                "Ready",
+                ready,
+                "RuntimeReady" if ready else "RuntimeNotReady",
+                pods + ("" if ready else "; waiting for the agent pods to pass their readiness probes"),
+                generation,
             )
-            if plan.rollout is not None:
-                status["rollout"] = plan.rollout
-        status["conditions"] = conditions
-        await self._record_transitions(raw, existing, conditions)
-        await self._write_status(raw, status)
+        )
+        status = AgentRuntimeStatus(
+            phase="Running" if ready else "Pending",
+            replicas=replicas,
+            active_version=plan.pack.version,
+            service_endpoint=plan.service_endpoint,
+            rollout=AgentRollout.model_validate(plan.rollout) if plan.rollout is not None else None,
+            conditions=conditions,
+            observed_generation=generation,
+        )
+        return await self._finish(agent, status, requeue)
+
+    async def _finish(self, agent: AgentRuntime, status: AgentRuntimeStatus, requeue: float | None) -> Outcome:
+        """Events for the conditions that changed, then the status (when it differs)."""
+        await self._record_transitions(agent.raw, agent.status.conditions, status.conditions)
+        await self._write_status(agent.raw, status)
         return Outcome(requeue)
 
     async def _apply_children(self, agent: AgentRuntime, resolution: Resolution) -> dict[str, Any]:
@@ -209,34 +202,34 @@ class AgentRuntimeReconciler:
             await delete_if_owned(self._client, kinds.SCALED_OBJECT, agent.name, agent.namespace, uid)
         return stored["Deployment"]
 
-    async def _record_transitions(
-        self, raw: dict[str, Any], old: list[dict[str, Any]], new: list[dict[str, Any]]
-    ) -> None:
-        for changed in transitions(old, new):
-            if changed["type"] not in ("Ready", "FeaturesSupported") and changed["status"] == "True":
+    async def _record_transitions(self, raw: dict[str, Any], old: list[Condition], new: list[Condition]) -> None:
+        for changed in changed_conditions(old, new):
+            if changed.type not in ("Ready", "FeaturesSupported") and changed.status == "True":
                 continue
-            event_type = "Normal" if changed["status"] == "True" else "Warning"
-            await self._events.record(raw, event_type, changed["reason"], changed["message"])
+            event_type = "Normal" if changed.status == "True" else "Warning"
+            await self._events.record(raw, event_type, changed.reason, changed.message)
 
-    def _invalid_status(self, raw: dict[str, Any], message: str) -> dict[str, Any]:
-        meta = raw.get("metadata") or {}
-        generation = int(meta.get("generation") or 0)
-        existing = list((raw.get("status") or {}).get("conditions") or [])
-        return {
-            "phase": "Failed",
-            "observedGeneration": generation,
-            "conditions": [condition(existing, "Ready", False, "InvalidSpec", message, generation)],
-        }
-
-    async def _write_status(self, raw: dict[str, Any], status: dict[str, Any]) -> None:
+    async def _write_status(self, raw: dict[str, Any], status: AgentRuntimeStatus) -> None:
         await write_status(self._client, kinds.AGENT_RUNTIME, raw, status)
 
 
-def _replicas(deployment: dict[str, Any]) -> dict[str, int]:
+def _invalid_status(raw: dict[str, Any], message: str) -> AgentRuntimeStatus:
+    """Failed with the parse problems in Ready; the old conditions keep their transition times."""
+    generation = parse_metadata(raw).generation
+    existing = parse_status(raw, AgentRuntimeStatus).conditions
+    return AgentRuntimeStatus(
+        phase="Failed",
+        observed_generation=generation,
+        conditions=[make_condition(existing, "Ready", False, "InvalidSpec", message, generation)],
+    )
+
+
+def _replicas(deployment: dict[str, Any]) -> Replicas:
+    """Pod counts of the applied Deployment (a built-in kind, read from the API's answer)."""
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
-    return {
-        "desired": int(spec.get("replicas", status.get("replicas", 0)) or 0),
-        "ready": int(status.get("readyReplicas") or 0),
-        "available": int(status.get("availableReplicas") or 0),
-    }
+    return Replicas(
+        desired=int(spec.get("replicas", status.get("replicas", 0)) or 0),
+        ready=int(status.get("readyReplicas") or 0),
+        available=int(status.get("availableReplicas") or 0),
+    )

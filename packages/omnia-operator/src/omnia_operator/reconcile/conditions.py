@@ -1,37 +1,68 @@
-"""Building status conditions so that an unchanged verdict keeps its lastTransitionTime (no needless writes)."""
+"""Building status conditions so that an unchanged verdict keeps its lastTransitionTime (no needless writes).
 
+The reconcilers build `Condition` models (`make_condition`, `check_condition`) from the conditions of the
+status they read; `changed_conditions` picks the ones that deserve an Event. The dict variants (`condition`,
+`from_check`) remain for the reconcilers that still assemble their status as a dict; both
+share one rule for carrying the transition time over.
+"""
+
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from omnia_operator.api.models.base import Condition, ConditionStatus
 from omnia_operator.resolve.outcome import Check
+
+MAX_MESSAGE = 32000
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def condition(
-    existing: list[dict[str, Any]], type_: str, ok: bool, reason: str, message: str, generation: int
-) -> dict[str, Any]:
+def _status(ok: bool) -> ConditionStatus:
+    return "True" if ok else "False"
+
+
+def make_condition(
+    existing: Sequence[Condition], type_: str, ok: bool, reason: str, message: str, generation: int
+) -> Condition:
     """A condition; lastTransitionTime is carried over when its status did not change."""
-    status = "True" if ok else "False"
-    previous = next((c for c in existing if c.get("type") == type_), None)
-    changed_at = previous.get("lastTransitionTime") if previous and previous.get("status") == status else None
-    return {
-        "type": type_,
-        "status": status,
-        "reason": reason,
-        "message": message[:32000],
-        "lastTransitionTime": changed_at or now(),
-        "observedGeneration": generation,
-    }
+    status = _status(ok)
+    previous = next((c for c in existing if c.type == type_), None)
+    changed_at = previous.last_transition_time if previous is not None and previous.status == status else ""
+    return Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message[:MAX_MESSAGE],
+        last_transition_time=changed_at or now(),
+        observed_generation=generation,
+    )
 
 
-def from_check(existing: list[dict[str, Any]], type_: str, check: Check, generation: int) -> dict[str, Any]:
-    return condition(existing, type_, check.ok, check.reason, check.message, generation)
+def check_condition(existing: Sequence[Condition], type_: str, check: Check, generation: int) -> Condition:
+    return make_condition(existing, type_, check.ok, check.reason, check.message, generation)
 
 
-def transitions(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def changed_conditions(old: Sequence[Condition], new: Sequence[Condition]) -> list[Condition]:
     """Conditions whose status or reason differ from before (what deserves an Event)."""
-    before = {c.get("type"): (c.get("status"), c.get("reason")) for c in old}
-    return [c for c in new if before.get(c["type"]) != (c["status"], c["reason"])]
+    before = {c.type: (c.status, c.reason) for c in old}
+    return [c for c in new if before.get(c.type) != (c.status, c.reason)]
+
+
+def condition(
+    existing: Sequence[Mapping[str, Any]], type_: str, ok: bool, reason: str, message: str, generation: int
+) -> dict[str, Any]:
+    """`make_condition` for a status kept as a dict: the condition as it is written."""
+    status = _status(ok)
+    previous = next((c for c in existing if c.get("type") == type_), None)
+    carried = previous.get("lastTransitionTime") if previous and previous.get("status") == status else None
+    built = make_condition([], type_, ok, reason, message, generation)
+    if carried:
+        built = built.model_copy(update={"last_transition_time": str(carried)})
+    return built.dump()
+
+
+def from_check(existing: Sequence[Mapping[str, Any]], type_: str, check: Check, generation: int) -> dict[str, Any]:
+    return condition(existing, type_, check.ok, check.reason, check.message, generation)

@@ -1,14 +1,13 @@
 """Provider reconcile: the credential Secret exists and holds an expected key; model set unless mock."""
 
-from typing import Any
-
-from omnia_operator.api.models.resources import parse_provider
+from omnia_operator.api.models.provider import ProviderStatus
+from omnia_operator.api.models.resources import parse_metadata, parse_provider, parse_status
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
-from omnia_operator.reconcile.conditions import condition
+from omnia_operator.reconcile.conditions import make_condition
 from omnia_operator.reconcile.status_writer import write_status
 from omnia_operator.resolve.providers import check_provider_credentials, unsupported_provider_fields
 from omnia_operator.resolve.source import ObjectSource
@@ -24,23 +23,24 @@ class ProviderReconciler:
             raw = await self._client.get(kinds.PROVIDER, name, namespace)
         except NotFoundError:
             return Outcome()
-        meta = raw.get("metadata") or {}
-        generation = int(meta.get("generation") or 0)
-        existing: list[dict[str, Any]] = list((raw.get("status") or {}).get("conditions") or [])
         try:
             provider = parse_provider(raw)
         except InvalidResourceError as e:
-            status = {
-                "phase": "Error",
-                "observedGeneration": generation,
-                "conditions": [condition(existing, "Ready", False, "InvalidSpec", str(e), generation)],
-            }
-            await write_status(self._client, kinds.PROVIDER, raw, status)
+            generation = parse_metadata(raw).generation
+            existing = parse_status(raw, ProviderStatus).conditions
+            invalid = ProviderStatus(
+                phase="Error",
+                observed_generation=generation,
+                conditions=[make_condition(existing, "Ready", False, "InvalidSpec", str(e), generation)],
+            )
+            await write_status(self._client, kinds.PROVIDER, raw, invalid)
             return Outcome()
+        generation = provider.metadata.generation
+        existing = provider.status.conditions
         _, check = await check_provider_credentials(provider, self._source)
         model_ok = provider.spec.type == "mock" or bool(provider.spec.model)
         conditions = [
-            condition(
+            make_condition(
                 existing,
                 "ModelValid",
                 model_ok,
@@ -50,8 +50,8 @@ class ProviderReconciler:
                 else ("mock needs no model" if model_ok else "set spec.model (required except for mock)"),
                 generation,
             ),
-            condition(existing, "CredentialConfigured", check.ok, check.reason, check.message, generation),
-            condition(
+            make_condition(existing, "CredentialConfigured", check.ok, check.reason, check.message, generation),
+            make_condition(
                 existing,
                 "Ready",
                 check.ok,
@@ -62,7 +62,7 @@ class ProviderReconciler:
         ]
         unsupported = unsupported_provider_fields(provider)
         conditions.append(
-            condition(
+            make_condition(
                 existing,
                 "FeaturesSupported",
                 not unsupported,
@@ -71,6 +71,8 @@ class ProviderReconciler:
                 generation,
             )
         )
-        status = {"phase": "Ready" if check.ok else "Error", "observedGeneration": generation, "conditions": conditions}
-        await write_status(self._client, kinds.PROVIDER, raw, status)
+        status = ProviderStatus(
+            phase="Ready" if check.ok else "Error", observed_generation=generation, conditions=conditions
+        )
+        await write_status(self._client, kinds.PROVIDER, provider.raw, status)
         return Outcome(None if check.ok else check.requeue_after)

@@ -1,7 +1,13 @@
-"""Compare-before-write status updates shared by the reconcilers."""
+"""Compare-before-write status updates shared by the reconcilers.
 
+This is the one place a typed status becomes JSON: `CrdModel.dump()` (camelCase aliases, unset optional
+fields omitted), compared with the stored status so an unchanged verdict writes nothing.
+"""
+
+from collections.abc import Mapping
 from typing import Any
 
+from omnia_operator.api.models.base import CrdModel
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import ConflictError
 from omnia_operator.kube.resources import ResourceKind
@@ -9,15 +15,23 @@ from omnia_operator.kube.resources import ResourceKind
 ATTEMPTS = 4
 
 
-async def write_status(client: KubeClient, kind: ResourceKind, raw: dict[str, Any], status: dict[str, Any]) -> bool:
+def status_json(status: CrdModel | Mapping[str, Any]) -> dict[str, Any]:
+    """The status as it is stored: a model through its aliases, a dict (PromptPack reconcile) as it is."""
+    return status.dump() if isinstance(status, CrdModel) else dict(status)
+
+
+async def write_status(
+    client: KubeClient, kind: ResourceKind, raw: dict[str, Any], status: CrdModel | Mapping[str, Any]
+) -> bool:
     """Replace .status when it differs from what is stored; True when a write happened."""
+    body = status_json(status)
     meta = raw["metadata"]
     current = raw
     for _ in range(ATTEMPTS):
-        if (current.get("status") or {}) == status:
+        if (current.get("status") or {}) == body:
             return False
         try:
-            await client.replace_status(kind, {**current, "status": status})
+            await client.replace_status(kind, {**current, "status": body})
             return True
         except ConflictError:
             current = await client.get(kind, meta["name"], meta["namespace"])

@@ -110,11 +110,24 @@ class Replicas(CrdModel):
     available: int = 0
 
 
+class AgentRollout(CrdModel):
+    """status.rollout while a canary of the agent's PromptPack runs."""
+
+    active: bool | None = None
+    stable_version: str | None = None
+    candidate_version: str | None = None
+    current_weight: int | None = None
+    approximate_weight: int | None = None
+    traffic_weight_enforced: bool | None = None
+    traffic_routing_mode: str | None = None
+    message: str | None = None
+
+
 class AgentRuntimeStatus(CrdModel):
     phase: Literal["Pending", "Running", "Failed"] | None = None
     replicas: Replicas | None = None
     active_version: str | None = None
     service_endpoint: str | None = None
-    rollout: dict[str, Any] | None = None
+    rollout: AgentRollout | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None

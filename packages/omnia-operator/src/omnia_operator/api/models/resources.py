@@ -68,12 +68,27 @@ def parse_resource(obj: dict[str, Any]) -> Resource[Any, Any]:
         spec = spec_type.model_validate(obj.get("spec") or {})
     except ValidationError as e:
         raise InvalidResourceError(f"{kind} {name}: {_problems(e)}") from e
+    return Resource(kind=kind, metadata=metadata, spec=spec, status=parse_status(obj, status_type), raw=obj)
+
+
+def parse_status(obj: dict[str, Any], status_type: type[StatusT]) -> StatusT:
+    """The manifest's status as `status_type`; an unreadable one reads as empty.
+
+    The status is ours to rewrite: one an older operator or a hand edit left behind must not block the spec,
+    and a reconcile whose spec is invalid still needs the old conditions (to keep their transition times).
+    """
     try:
-        status = status_type.model_validate(obj.get("status") or {})
+        return status_type.model_validate(obj.get("status") or {})
     except ValidationError:
-        # The status is ours to rewrite; an unreadable one (older operator, hand edit) must not block the spec.
-        status = status_type()
-    return Resource(kind=kind, metadata=metadata, spec=spec, status=status, raw=obj)
+        return status_type()
+
+
+def parse_metadata(obj: dict[str, Any]) -> ObjectMeta:
+    """The manifest's metadata (the fields the operator reads); raises InvalidResourceError without a name."""
+    try:
+        return ObjectMeta.model_validate(obj.get("metadata") or {})
+    except ValidationError as e:
+        raise InvalidResourceError(f"{obj.get('kind', 'object')}: metadata: {_problems(e)}") from e
 
 
 def parse_agent_runtime(obj: dict[str, Any]) -> AgentRuntime:

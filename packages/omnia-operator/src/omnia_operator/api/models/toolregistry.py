@@ -115,10 +115,25 @@ class ToolRegistrySpec(CrdModel):
     handlers: list[Handler]
 
 
+class DiscoveredTool(CrdModel):
+    """One entry of status.discoveredTools: a tool a handler offers, or why it cannot."""
+
+    name: str
+    handler_name: str
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    output_schema: dict[str, Any] | None = None
+    endpoint: str | None = None
+    status: Literal["Available", "Unavailable", "Unknown"] | None = None
+    last_checked: str | None = None
+    error: str | None = None
+
+
 class ToolRegistryStatus(CrdModel):
     phase: Literal["Pending", "Ready", "Degraded", "Failed"] | None = None
     discovered_tools_count: int | None = None
-    discovered_tools: list[dict[str, Any]] = Field(default_factory=list)
+    discovered_tools: list[DiscoveredTool] | None = None
+    """None (omitted) until the handlers were read; a spec that cannot be parsed leaves it out."""
     last_discovery_time: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None
