@@ -8,7 +8,8 @@ Two levels of checking:
   the same function for PromptPack status.
 - ``lint_pack_data`` — authoring problems that upstream tolerates: a prompt listing a tool the pack does not
   define (it may come from a ToolRegistry at run time) and template placeholders that are neither a declared
-  variable nor a fragment. ``omnia-runtime validate-pack`` reports both levels.
+  variable nor a fragment. ``omnia-runtime validate-pack`` reports both levels; ``serve`` serves such a pack
+  and shows these findings as warnings (log and ``/readyz``), leaving out tools the ToolRegistry offers.
 - ``validator_warnings`` — validators the runtime cannot enforce (types other than those of
   ``output_validators.CHECKS``). Valid by the spec, so a warning, never a problem: the pack still serves.
 
@@ -16,6 +17,7 @@ Every problem is one line, ``<JSON path>: <what is wrong>``.
 """
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +75,18 @@ def validate_pack_data(data: Any) -> list[str]:
     return problems
 
 
-def lint_pack_data(data: Any) -> list[str]:
+def lint_pack_data(data: Any, *, known_tools: Collection[str] | None = None) -> list[str]:
     """Authoring problems: undefined tools, undeclared template variables.
 
-    Tolerates a pack that also has structural problems (it skips what it cannot read), so that
-    ``validate-pack`` can list every problem at once.
+    ``known_tools``, when given, are the tools the ToolRegistry (``tools.yaml``) offers at serve time: a prompt
+    listing one of them is not a problem. Tolerates a pack that also has structural problems (it skips what it cannot
+    read), so that ``validate-pack`` can list every problem at once.
     """
     if not isinstance(data, dict):
         return []
     problems: list[str] = []
-    tools = set(_mapping(data.get("tools")).keys())
+    tools = set(_mapping(data.get("tools")).keys()) | set(known_tools or ())
+    nowhere = "in /tools" if known_tools is None else "in /tools nor offered by the ToolRegistry"
     members = set(_mapping(_mapping(data.get("agents")).get("members")).keys())
     fragments = set(_mapping(data.get("fragments")).keys())
     for key, prompt in _mapping(data.get("prompts")).items():
@@ -91,7 +95,7 @@ def lint_pack_data(data: Any) -> list[str]:
         listed = prompt.get("tools")
         for index, tool in enumerate(listed if isinstance(listed, list) else []):
             if isinstance(tool, str) and tool not in tools and tool not in members:
-                problems.append(f"/prompts/{key}/tools/{index}: tool {tool!r} is not defined in /tools")
+                problems.append(f"/prompts/{key}/tools/{index}: tool {tool!r} is not defined {nowhere}")
         variables = prompt.get("variables")
         declared = {
             v["name"] for v in (variables if isinstance(variables, list) else []) if isinstance(v, dict) and "name" in v

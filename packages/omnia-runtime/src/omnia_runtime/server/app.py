@@ -6,6 +6,12 @@ answers 503 listing every problem (also logged), and Converse answers with an er
 Validators of the served prompt that the runtime cannot enforce do not block readiness: they are logged once
 (WARNING) at start-up, listed as ``warning:`` lines of a ready ``/readyz`` and counted by the
 ``omnia_runtime_validators_not_enforced{prompt, validator_type}`` gauge.
+
+Lint findings (what ``validate-pack`` rejects beyond the schema: a prompt listing a tool defined nowhere,
+a template variable that is not declared) do not block readiness either: upstream serves such packs (tools
+come from the ToolRegistry, variables from the turn) and so do valid conformance packs. They are made visible
+the same way: one WARNING per finding at start-up and one ``warning:`` line each in ``/readyz``. A listed tool
+that the ToolRegistry (``tools.yaml``) offers is not a finding.
 """
 
 import asyncio
@@ -23,7 +29,8 @@ from omnia_runtime.conversation.engine import ConversationEngine, Pricing
 from omnia_runtime.conversation.store import ConversationStore, MemoryConversationStore, RedisConversationStore
 from omnia_runtime.errors import ConfigError, OmniaRuntimeError, PackError
 from omnia_runtime.handler import Emitter, Handler, Turn, TurnUsage
-from omnia_runtime.promptpack import load_pack, resolve_entry_prompt, unenforced_validators
+from omnia_runtime.promptpack import lint_pack_data, parse_pack, resolve_entry_prompt, unenforced_validators
+from omnia_runtime.promptpack.loader import read_pack_file
 from omnia_runtime.providers.base import GenerationParams, Provider
 from omnia_runtime.providers.factory import build_provider
 from omnia_runtime.server.grpc_service import RuntimeService, start_grpc_server
@@ -191,11 +198,19 @@ def report_unenforced_validators(prompt_name: str, validator_types: Sequence[str
     return [f"prompt {prompt_name}: validators not enforced by this runtime: {listed}"]
 
 
+def report_pack_lint(findings: Sequence[str]) -> list[str]:
+    """Log each lint finding of the served pack once (WARNING); the ``/readyz`` warnings."""
+    for finding in findings:
+        logger.warning("PromptPack warning (serving anyway): %s", finding)
+    return [f"PromptPack: {finding}" for finding in findings]
+
+
 async def build_pack_handler(
     settings: RuntimeSettings, *, provider: Provider | None = None, executor: ToolExecutor | None = None
 ) -> Components:
     """Everything the PromptPack handler needs. ``PackError`` when the pack is invalid."""
-    pack = load_pack(settings.promptpack_path)
+    data = read_pack_file(settings.promptpack_path)
+    pack = parse_pack(data, source=str(settings.promptpack_path))
     prompt_name, prompt = resolve_entry_prompt(pack, settings.prompt_name)
     closers: list[Callable[[], Awaitable[None]]] = []
     try:
@@ -232,7 +247,10 @@ async def build_pack_handler(
             "promptpack_version": settings.promptpack_version or pack.version,
         }
     )
-    warnings = report_unenforced_validators(prompt_name, unenforced_validators(prompt.validators))
+    lint = lint_pack_data(data, known_tools=[spec.name for spec in executor.specs()])
+    warnings = report_pack_lint(lint) + report_unenforced_validators(
+        prompt_name, unenforced_validators(prompt.validators)
+    )
     return Components(PackHandler(engine), closers, warnings)
 
 

@@ -4,7 +4,9 @@ Converse: read the first ``ClientMessage`` (bounded wait), answer ``runtime_hell
 ``StreamEmitter``, and keep reading the client's side for ``client_tool_result`` messages; a handler failure
 ends the turn with one ``Error`` frame (never a hung stream). Messages larger than the configured limit are
 refused by gRPC itself (RESOURCE_EXHAUSTED); content longer than ``max_content_length`` gets an
-``INVALID_MESSAGE`` error frame. Identity comes from the ``x-omnia-*`` call metadata.
+``INVALID_MESSAGE`` error frame. Identity comes from the ``x-omnia-*`` call metadata. Invoke failures (malformed
+``input_json`` included) abort with the table's status and ``"<Error.code>: <message>"`` as details; every failed
+turn or invocation is logged, with its traceback when unexpected (the client only sees ``INTERNAL_ERROR``).
 """
 
 import asyncio
@@ -40,9 +42,29 @@ def identity_of(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
     }
 
 
+def log_failure(error: BaseException, what: str) -> None:
+    """Log a failed turn or invocation: the traceback for unexpected errors (the client sees none of it)."""
+    status, code, _ = classify(error)
+    if status == grpc.StatusCode.INTERNAL and code == "INTERNAL_ERROR":
+        logger.error("%s failed", what, exc_info=error)
+    else:
+        logger.warning("%s failed: %s", what, error)
+
+
 def error_frame(error: BaseException) -> runtime_pb2.ServerMessage:
     _, code, message = classify(error)
     return runtime_pb2.ServerMessage(error=runtime_pb2.Error(code=code, message=message))
+
+
+def invocation_input(input_json: str) -> dict[str, Any]:
+    """The JSON object of an ``InvocationRequest``; ``InvalidRequestError`` when it is not one."""
+    try:
+        data = json.loads(input_json or "{}")
+    except json.JSONDecodeError as e:
+        raise InvalidRequestError(f"input_json is not valid JSON: {e.msg} at position {e.pos}") from e
+    if not isinstance(data, dict):
+        raise InvalidRequestError(f"input_json must be a JSON object, not {type(data).__name__}")
+    return data
 
 
 class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
@@ -119,11 +141,7 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
             if not emitter.done_sent:
                 await emitter.done()
         except Exception as e:
-            status, code, _ = classify(e)
-            if status == grpc.StatusCode.INTERNAL and code == "INTERNAL_ERROR":
-                logger.exception("turn of session %s failed", turn.session_id)
-            else:
-                logger.warning("turn of session %s failed: %s", turn.session_id, e)
+            log_failure(e, f"turn of session {turn.session_id}")
             emitter.send(error_frame(e))
         finally:
             emitter.close()
@@ -143,14 +161,9 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
         assert isinstance(self._handler, Invoker)
         started = time.monotonic()
         try:
-            data = json.loads(request.input_json or "{}")
-            if not isinstance(data, dict):
-                raise InvalidRequestError("input_json must be a JSON object")
-        except json.JSONDecodeError as e:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"input_json is not valid JSON: {e.msg}")
-        try:
-            output, usage = await self._handler.invoke(data, dict(request.metadata))
+            output, usage = await self._handler.invoke(invocation_input(request.input_json), dict(request.metadata))
         except Exception as e:
+            log_failure(e, f"invocation {request.invocation_id}")
             status, code, message = classify(e)
             await context.abort(status, f"{code}: {message}")
         return runtime_pb2.InvocationResponse(
