@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from manifests import pack_config_map, prompt_pack, provider, secret  # pyright: ignore[reportMissingImports]
+from manifests import VALID_PACK, pack_config_map, prompt_pack, provider, secret  # pyright: ignore[reportMissingImports]
 
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
@@ -115,3 +115,84 @@ async def test_promptpack_skills_are_reported_as_unsupported(api: FakeKubeAPI, k
     await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
     stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
     assert _conditions(stored)["SkillsResolved"]["reason"] == "SkillsNotSupported"
+
+
+LINT_PACK = {
+    **VALID_PACK,
+    "prompts": {
+        "default": {
+            **VALID_PACK["prompts"]["default"],
+            "system_template": "Help {{customer_name}} with their order.",
+            "tools": ["lookup_order"],
+        }
+    },
+}
+
+
+async def _warning_events(kube: KubeClient) -> list[dict[str, Any]]:
+    events = (await kube.list(kinds.EVENT, NS)).items
+    return [e for e in events if e["type"] == "Warning" and e["reason"] == "AuthoringWarnings"]
+
+
+async def test_promptpack_with_authoring_warnings_stays_active_and_shows_them_once(
+    api: FakeKubeAPI, kube: KubeClient
+) -> None:
+    await kube.create(kinds.CONFIG_MAP, pack_config_map(pack=LINT_PACK))
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    reconciler = PromptPackReconciler(kube, KubeObjectSource(kube))
+    await reconciler.reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert stored["status"]["phase"] == "Active"
+    assert _conditions(stored)["SchemaValid"]["status"] == "True"
+    linted = _conditions(stored)["Linted"]
+    assert (linted["status"], linted["reason"]) == ("False", "AuthoringWarnings")
+    assert "'lookup_order' is not defined in /tools" in linted["message"]
+    assert "'customer_name' is not declared" in linted["message"]
+    [event] = await _warning_events(kube)
+    assert "2 authoring warning(s)" in event["message"]
+    assert "lookup_order" in event["message"]
+    assert "customer_name" in event["message"]
+    assert event["involvedObject"]["name"] == "support"
+    before = api.write_count
+    await reconciler.reconcile(NS, "support")
+    assert api.write_count == before, "an unchanged pack must record no new Event nor status"
+
+
+async def test_promptpack_authoring_warnings_clear_when_the_pack_is_fixed(api: FakeKubeAPI, kube: KubeClient) -> None:
+    await kube.create(kinds.CONFIG_MAP, pack_config_map(pack=LINT_PACK))
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    reconciler = PromptPackReconciler(kube, KubeObjectSource(kube))
+    await reconciler.reconcile(NS, "support")
+    await kube.replace(kinds.CONFIG_MAP, {**await kube.get(kinds.CONFIG_MAP, "support-pack", NS), **pack_config_map()})
+    await reconciler.reconcile(NS, "support")
+    linted = _conditions(await kube.get(kinds.PROMPT_PACK, "support", NS))["Linted"]
+    assert (linted["status"], linted["reason"]) == ("True", "NoAuthoringWarnings")
+    assert len(await _warning_events(kube)) == 1
+
+
+async def test_promptpack_event_lists_a_bounded_number_of_warnings(api: FakeKubeAPI, kube: KubeClient) -> None:
+    tools = [f"tool_{i}_{'x' * 200}" for i in range(40)]
+    pack = {**VALID_PACK, "prompts": {"default": {**VALID_PACK["prompts"]["default"], "tools": tools}}}
+    await kube.create(kinds.CONFIG_MAP, pack_config_map(pack=pack))
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
+    [event] = await _warning_events(kube)
+    assert "40 authoring warning(s)" in event["message"]
+    assert len(event["message"]) <= 1024
+    linted = _conditions(await kube.get(kinds.PROMPT_PACK, "support", NS))["Linted"]
+    assert "(+20 more)" in linted["message"]
+    assert (await kube.get(kinds.PROMPT_PACK, "support", NS))["status"]["phase"] == "Active"
+
+
+async def test_promptpack_structural_problems_fail_it_without_a_linted_condition(
+    api: FakeKubeAPI, kube: KubeClient
+) -> None:
+    broken = {**LINT_PACK, "workflow": {"version": 1, "entry": "nowhere", "states": {}}}
+    await kube.create(kinds.CONFIG_MAP, pack_config_map(pack=broken))
+    await kube.create(kinds.PROMPT_PACK, prompt_pack())
+    await PromptPackReconciler(kube, KubeObjectSource(kube)).reconcile(NS, "support")
+    stored = await kube.get(kinds.PROMPT_PACK, "support", NS)
+    assert stored["status"]["phase"] == "Failed"
+    assert "/workflow/entry" in _conditions(stored)["SchemaValid"]["message"]
+    assert "Linted" not in _conditions(stored)
+    assert await _warning_events(kube) == []

@@ -1,6 +1,10 @@
 """PromptPack reconcile: validate pack.json, snapshot each version, drive the rollout (see rollout.py).
 
-The ConfigMap must exist and hold a pack.json that passes the runtime's validation. Each valid content is
+The ConfigMap must exist and hold a pack.json that passes the runtime's validation (the checks of
+`omnia-runtime validate-pack`, see resolve/pack_checks.py): structural problems fail the pack
+(`SchemaValid=False`, phase Failed); authoring warnings (undefined tools, undeclared variables, unenforced
+validators) leave it Active with `Linted=False/AuthoringWarnings` and one Warning Event per new set of
+warnings. Each valid content is
 copied into an immutable snapshot ConfigMap `<pack>-<sha256[:10]>` owned by the PromptPack; the status says
 which snapshot is active and which one is the canary. Agents that use the pack are requeued by the
 PromptPack watch mapping (see mapping.py), and candidate Deployments requeue their pack, so a rollout
@@ -21,6 +25,7 @@ from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.rollout import CandidateHealth, Clock, advance, utc_now
 from omnia_operator.reconcile.status_writer import write_status
 from omnia_operator.resolve.children import CANARY_SUFFIX
+from omnia_operator.resolve.pack_checks import MAX_LISTED, MESSAGE_LISTED, summarize
 from omnia_operator.resolve.promptpacks import PACK_KEY, PackContent, load_pack_content, pack_name
 from omnia_operator.resolve.source import ObjectSource
 
@@ -30,6 +35,42 @@ _SOURCE_REASONS = ("SourceInvalid", "ConfigMapNotFound", "PackJsonMissing")
 
 SNAPSHOT_LABEL = "omnia.altairalabs.ai/pack-snapshot"
 KEEP_SNAPSHOTS = 3
+
+LINTED = "Linted"
+LINT_CLEAN_REASON = "NoAuthoringWarnings"
+LINT_WARNINGS_REASON = "AuthoringWarnings"
+MAX_EVENT_MESSAGE = 1000
+
+
+def linted_condition(existing: list[dict[str, Any]], content: PackContent, generation: int) -> dict[str, Any]:
+    """`Linted`: the authoring warnings of validate-pack on a pack that is served (phase stays Active)."""
+    if not content.warnings:
+        message = f"validate-pack reports no authoring warning for version {content.version}"
+        return condition(existing, LINTED, True, LINT_CLEAN_REASON, message, generation)
+    message = (
+        f"{len(content.warnings)} authoring warning(s) in version {content.version}; the pack is served anyway "
+        "(a ToolRegistry may provide the tools and variables may be filled at run time), fix them if they are "
+        f"mistakes: {summarize(content.warnings, MESSAGE_LISTED)}"
+    )
+    return condition(existing, LINTED, False, LINT_WARNINGS_REASON, message, generation)
+
+
+def authoring_warning_event(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], content: PackContent | None
+) -> str | None:
+    """The Warning Event's message when the Linted condition newly reports warnings (or other ones), else None:
+    an unchanged pack records no Event on each resync."""
+    current = next((c for c in new if c["type"] == LINTED), None)
+    if content is None or current is None or current["status"] != "False":
+        return None
+    previous = next((c for c in old if c.get("type") == LINTED), None)
+    if previous and previous.get("status") == "False" and previous.get("message") == current["message"]:
+        return None
+    message = (
+        f"pack.json version {content.version} has {len(content.warnings)} authoring warning(s), served anyway: "
+        f"{summarize(content.warnings, MAX_LISTED)}"
+    )
+    return message[:MAX_EVENT_MESSAGE]
 
 
 def snapshot_name(pack_object: str, content: PackContent) -> str:
@@ -152,6 +193,8 @@ class PromptPackReconciler:
                 generation,
             ),
         ]
+        if content is not None:
+            conditions.append(linted_condition(existing, content, generation))
         if pack.spec.skills:
             conditions.append(
                 condition(
@@ -206,4 +249,7 @@ class PromptPackReconciler:
             await self._prune_snapshots(namespace, logical, meta.get("uid", ""), status)
         if event is not None:
             await self._events.record(raw, *event)
+        warning = authoring_warning_event(existing, conditions, content)
+        if warning is not None:
+            await self._events.record(raw, "Warning", LINT_WARNINGS_REASON, warning)
         return Outcome(requeue)

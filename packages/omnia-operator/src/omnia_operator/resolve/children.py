@@ -25,6 +25,13 @@ KubeObject = dict[str, Any]
 CONFIG_HASH_ANNOTATION = "omnia.altairalabs.ai/config-hash"
 TOOLS_KEY = "tools.yaml"
 RUN_AS = 65532
+FACADE_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
+"""The facade container's resources. Upstream's AgentRuntime has no field for them (only spec.runtime.resources,
+which is the runtime container's), so every facade gets these: a small request so it schedules anywhere and a
+memory limit with room for media uploads it buffers, so a leaking facade is restarted instead of starving the node."""
 
 
 def selector_labels(name: str) -> dict[str, str]:
@@ -142,6 +149,7 @@ def _facade_container(spec: AgentRuntimeSpec, facade: Facade, inputs: PodInputs)
         "readinessProbe": _probe("/readyz", FACADE_HEALTH_PORT, 5, 10),
         "livenessProbe": _probe("/healthz", FACADE_HEALTH_PORT, 15, 20),
         "volumeMounts": mounts,
+        "resources": {k: dict(v) for k, v in FACADE_RESOURCES.items()},
         "securityContext": _container_security(),
     }
 

@@ -1,5 +1,8 @@
 """Finding the PromptPack an agent refers to, and loading + validating its pack.json.
 
+Validation is the runtime's own (see pack_checks.py): structural problems make the content unusable,
+authoring warnings travel with the content.
+
 An agent's `promptPackRef.name` is the pack's logical name: `spec.packName`, or the object name when
 packName is unset (our PromptPack spec is mutable, so one object usually carries every version).
 With several objects of one packName, `version` pins one and otherwise the highest version of the
@@ -17,6 +20,7 @@ from omnia_operator.api.models.agentruntime import PromptPackRef
 from omnia_operator.api.models.resources import PromptPack, parse_prompt_pack
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.resolve.outcome import Check
+from omnia_operator.resolve.pack_checks import MESSAGE_LISTED, check_pack_data, summarize
 from omnia_operator.resolve.source import ObjectSource
 
 logger = logging.getLogger(__name__)
@@ -53,6 +57,9 @@ class PackContent:
     digest: str
     snapshot_version: str | None = None
     """Version of a snapshot ConfigMap (during a canary the spec already names the next version)."""
+    warnings: tuple[str, ...] = ()
+    """Authoring warnings of `omnia-runtime validate-pack` (undefined tools, undeclared variables,
+    unenforced validators): the pack is served anyway, the PromptPack shows them."""
 
     @property
     def version(self) -> str:
@@ -107,18 +114,6 @@ async def find_prompt_pack(ref: PromptPackRef, namespace: str, source: ObjectSou
         )
     best = max(eligible, key=lambda p: (semver_key(p.spec.version), p.name))
     return best, Check.good("PromptPackFound", f"using {best.name} version {best.spec.version}")
-
-
-def _validate_pack_data(data: Any) -> list[str]:
-    """Problems of a parsed pack.json, using the runtime's validator (shared code, imported lazily)."""
-    try:
-        from omnia_runtime.promptpack import validate_pack_data
-    except ImportError:
-        logger.debug("omnia_runtime.promptpack.validate_pack_data not available; structural check only")
-        if not isinstance(data, dict):
-            return ["pack.json must be a JSON object"]
-        return [f"missing required field {k!r}" for k in ("id", "name", "version", "prompts") if k not in data]
-    return list(validate_pack_data(data))
 
 
 async def load_pack_content(
@@ -178,10 +173,13 @@ def _validated(
         return None, Check.bad(
             "PackInvalid", f"{PACK_KEY} in ConfigMap {name} is not valid JSON (line {e.lineno}: {e.msg})"
         )
-    problems = _validate_pack_data(data)
-    if problems:
-        shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
-        return None, Check.bad("PackInvalid", f"{PACK_KEY} in ConfigMap {name} is not a valid PromptPack: {shown}")
+    findings = check_pack_data(data)
+    if findings.problems:
+        return None, Check.bad(
+            "PackInvalid",
+            f"{PACK_KEY} in ConfigMap {name} is not a valid PromptPack "
+            f"({len(findings.problems)} problem(s)): {summarize(findings.problems, MESSAGE_LISTED)}",
+        )
     digest = hashlib.sha256(text.encode()).hexdigest()
-    content = PackContent(pack, name, text, digest, version)
+    content = PackContent(pack, name, text, digest, version, findings.warnings)
     return content, Check.good("PromptPackReady", f"PromptPack {pack.name} version {content.version} is valid")
