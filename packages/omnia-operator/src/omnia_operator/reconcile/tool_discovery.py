@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omnia_operator.api.models.toolregistry import Handler, RetryPolicy
+from omnia_operator.api.models.toolregistry import DiscoveredTool, Handler, RetryPolicy
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.resolve.durations import parse_duration
 
@@ -99,23 +99,20 @@ def _with_token_path(entry: Mapping[str, Any], path: str) -> dict[str, Any]:
 class HandlerDiscovery:
     """Discovered tools (status entries) or the error that prevented discovery."""
 
-    tools: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[DiscoveredTool] = field(default_factory=list)
     error: str | None = None
 
 
-def _tool_status(tool: Any, handler: str, endpoint: str | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": str(tool.name)[:256],
-        "handlerName": handler,
-        "description": str(tool.description or "")[:MAX_DESCRIPTION],
-        "status": "Available",
-    }
+def _tool_status(tool: Any, handler: str, endpoint: str | None) -> DiscoveredTool:
     schema = dict(tool.input_schema or {})
-    if schema and len(json.dumps(schema)) <= MAX_SCHEMA_BYTES:
-        entry["inputSchema"] = schema
-    if endpoint:
-        entry["endpoint"] = endpoint
-    return entry
+    return DiscoveredTool(
+        name=str(tool.name)[:256],
+        handler_name=handler,
+        description=str(tool.description or "")[:MAX_DESCRIPTION],
+        status="Available",
+        input_schema=schema if schema and len(json.dumps(schema)) <= MAX_SCHEMA_BYTES else None,
+        endpoint=endpoint or None,
+    )
 
 
 class ToolDiscovery:

@@ -11,14 +11,14 @@ unchanged registry causes no writes.
 
 from typing import Any
 
-from omnia_operator.api.models.resources import parse_tool_registry
-from omnia_operator.api.models.toolregistry import Handler
+from omnia_operator.api.models.resources import parse_metadata, parse_status, parse_tool_registry
+from omnia_operator.api.models.toolregistry import DiscoveredTool, Handler, ToolRegistryStatus
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
-from omnia_operator.reconcile.conditions import condition, now
+from omnia_operator.reconcile.conditions import make_condition, now
 from omnia_operator.reconcile.status_writer import write_status
 from omnia_operator.reconcile.tool_discovery import ToolDiscovery, handler_problems, is_self_describing
 from omnia_operator.resolve.endpoints import endpoint_from_services, selector_string
@@ -30,34 +30,28 @@ SECRET_REQUEUE = 30.0
 MAX_STATUS_TOOLS = 512
 
 
-def _unavailable(handler: Handler, error: str, endpoint: str | None = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": handler.tool.name if handler.tool else handler.name,
-        "handlerName": handler.name,
-        "description": handler.tool.description if handler.tool else f"tools of the {handler.type} handler",
-        "status": "Unavailable",
-        "error": error[:4096],
-    }
-    if endpoint:
-        entry["endpoint"] = endpoint
-    return entry
+def _unavailable(handler: Handler, error: str, endpoint: str | None = None) -> DiscoveredTool:
+    return DiscoveredTool(
+        name=handler.tool.name if handler.tool else handler.name,
+        handler_name=handler.name,
+        description=handler.tool.description if handler.tool else f"tools of the {handler.type} handler",
+        status="Unavailable",
+        error=error[:4096],
+        endpoint=endpoint or None,
+    )
 
 
-def _declared(handler: Handler, endpoint: str | None) -> dict[str, Any]:
+def _declared(handler: Handler, endpoint: str | None) -> DiscoveredTool:
     assert handler.tool is not None
-    tool: dict[str, Any] = {
-        "name": handler.tool.name,
-        "handlerName": handler.name,
-        "description": handler.tool.description,
-        "status": "Available",
-    }
-    if handler.tool.input_schema is not None:
-        tool["inputSchema"] = handler.tool.input_schema
-    if handler.tool.output_schema is not None:
-        tool["outputSchema"] = handler.tool.output_schema
-    if endpoint:
-        tool["endpoint"] = endpoint
-    return tool
+    return DiscoveredTool(
+        name=handler.tool.name,
+        handler_name=handler.name,
+        description=handler.tool.description,
+        status="Available",
+        input_schema=handler.tool.input_schema,
+        output_schema=handler.tool.output_schema,
+        endpoint=endpoint or None,
+    )
 
 
 class ToolRegistryReconciler:
@@ -93,23 +87,24 @@ class ToolRegistryReconciler:
             raw = await self._client.get(kinds.TOOL_REGISTRY, name, namespace)
         except NotFoundError:
             return Outcome()
-        meta = raw.get("metadata") or {}
-        generation = int(meta.get("generation") or 0)
-        old_status = raw.get("status") or {}
-        existing: list[dict[str, Any]] = list(old_status.get("conditions") or [])
         try:
             registry = parse_tool_registry(raw)
         except InvalidResourceError as e:
-            status = {
-                "phase": "Failed",
-                "observedGeneration": generation,
-                "conditions": [condition(existing, "HandlersValid", False, "InvalidSpec", str(e), generation)],
-            }
-            await write_status(self._client, kinds.TOOL_REGISTRY, raw, status)
+            generation = parse_metadata(raw).generation
+            existing = parse_status(raw, ToolRegistryStatus).conditions
+            invalid_spec = ToolRegistryStatus(
+                phase="Failed",
+                observed_generation=generation,
+                conditions=[make_condition(existing, "HandlersValid", False, "InvalidSpec", str(e), generation)],
+            )
+            await write_status(self._client, kinds.TOOL_REGISTRY, raw, invalid_spec)
             return Outcome()
+        generation = registry.metadata.generation
+        old_status = registry.status
+        existing = old_status.conditions
         invalid: list[str] = []
         unavailable: list[str] = []
-        per_handler: dict[str, list[dict[str, Any]]] = {}
+        per_handler: dict[str, list[DiscoveredTool]] = {}
         jobs: dict[str, tuple[Handler, dict[str, Any], bytes | None]] = {}
         for handler in registry.spec.handlers:
             endpoint, endpoint_problem = await self._resolve_endpoint(handler, namespace)
@@ -138,9 +133,9 @@ class ToolRegistryReconciler:
             else:
                 per_handler[handler_name] = result.tools
         tools = [t for h in registry.spec.handlers for t in per_handler.get(h.name, [])][:MAX_STATUS_TOOLS]
-        available = sum(t["status"] == "Available" for t in tools)
+        available = sum(t.status == "Available" for t in tools)
         conditions = [
-            condition(
+            make_condition(
                 existing,
                 "HandlersValid",
                 not invalid,
@@ -148,7 +143,7 @@ class ToolRegistryReconciler:
                 "; ".join(invalid) or f"{len(registry.spec.handlers)} handler(s) valid",
                 generation,
             ),
-            condition(
+            make_condition(
                 existing,
                 "ToolsDiscovered",
                 not unavailable and not invalid,
@@ -158,20 +153,18 @@ class ToolRegistryReconciler:
             ),
         ]
         phase = "Failed" if invalid else ("Degraded" if unavailable else "Ready")
-        status: dict[str, Any] = {
-            "phase": phase,
-            "discoveredToolsCount": available,
-            "discoveredTools": tools,
-            "observedGeneration": generation,
-            "conditions": conditions,
-        }
-        comparable = {k: v for k, v in old_status.items() if k != "lastDiscoveryTime"}
-        status["lastDiscoveryTime"] = (
-            old_status.get("lastDiscoveryTime")
-            if comparable == status and old_status.get("lastDiscoveryTime")
-            else now()
+        status = ToolRegistryStatus(
+            phase=phase,
+            discovered_tools_count=available,
+            discovered_tools=tools,
+            observed_generation=generation,
+            conditions=conditions,
         )
-        await write_status(self._client, kinds.TOOL_REGISTRY, raw, status)
+        # the discovery time moves only when the result did: an unchanged registry writes nothing
+        unchanged = old_status.model_copy(update={"last_discovery_time": None}) == status
+        kept = old_status.last_discovery_time if unchanged else None
+        status = status.model_copy(update={"last_discovery_time": kept or now()})
+        await write_status(self._client, kinds.TOOL_REGISTRY, registry.raw, status)
         if invalid:
             return Outcome()
         if unavailable:
