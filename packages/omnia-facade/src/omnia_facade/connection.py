@@ -370,9 +370,11 @@ class Connection:
                     await self.send_error(e)
         finally:
             try:
-                if saving is not None:
+                if saving is not None and not saving.done():
                     # A failed turn still saves the user's message; a cancelled one (the client left, shutdown)
-                    # cancels the save with it. The bookkeeping below runs whatever happens here.
+                    # cancels the save with it. The bookkeeping below runs whatever happens here. (No await when
+                    # the save is done: a client that sends its next message right after `done` must not find
+                    # this turn still in flight.)
                     if status == "cancelled":
                         saving.cancel()
                     await _wait_or_cancel(saving)
