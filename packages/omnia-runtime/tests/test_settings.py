@@ -1,8 +1,12 @@
 from pathlib import Path
 
 import pytest
+import redis.asyncio as redis
 
+from omnia_runtime.conversation.store import RedisConversationStore
 from omnia_runtime.errors import ConfigError
+from omnia_runtime.providers.base import Message
+from omnia_runtime.server.app import build_store
 from omnia_runtime.settings import RuntimeSettings, load_settings, parse_duration
 
 
@@ -72,3 +76,38 @@ def test_cached_cost_is_unset_unless_given_and_refuses_a_negative_price(monkeypa
     monkeypatch.setenv("OMNIA_PROVIDER_CACHED_COST", "-1")
     with pytest.raises(ConfigError, match="provider_cached_cost"):
         load_settings()
+
+
+def test_session_url_is_read_as_the_conversation_store_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIA_SESSION_URL", "redis://127.0.0.1:6380/2")
+    assert load_settings().context_url == "redis://127.0.0.1:6380/2"
+
+
+def test_context_url_wins_over_session_url_when_both_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIA_SESSION_URL", "redis://127.0.0.1:6380/2")
+    monkeypatch.setenv("OMNIA_CONTEXT_URL", "redis://127.0.0.1:6381/3")
+    assert load_settings().context_url == "redis://127.0.0.1:6381/3"
+
+
+async def test_session_url_alone_puts_conversations_in_that_redis(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    monkeypatch.setenv("OMNIA_SESSION_URL", redis_url)
+    settings = load_settings()
+    store = await build_store(settings)
+    try:
+        assert isinstance(store, RedisConversationStore)
+        await store.save("via-session-url", [Message(role="user", content="hi")])
+    finally:
+        await store.aclose()
+    raw = redis.Redis.from_url(redis_url)
+    try:
+        assert await raw.exists(f"{settings.context_key_prefix}session:via-session-url") == 1
+    finally:
+        await raw.aclose()
+
+
+async def test_redis_context_type_without_any_url_names_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIA_CONTEXT_TYPE", "redis")
+    with pytest.raises(ConfigError, match=r"OMNIA_CONTEXT_URL \(or OMNIA_SESSION_URL\)"):
+        await build_store(load_settings())

@@ -1,9 +1,8 @@
-import sys
 from pathlib import Path
 
 import pytest
 
-from omnia_runtime.errors import ConfigError, MissingExtraError
+from omnia_runtime.errors import ConfigError
 from omnia_runtime.providers import (
     ChatRequest,
     Message,
@@ -64,13 +63,6 @@ def test_a_broken_mock_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_mock_is_the_default_provider() -> None:
     assert isinstance(build_provider(RuntimeSettings()), MockProvider)
-
-
-def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "anthropic", None)
-    monkeypatch.delitem(sys.modules, "omnia_runtime.providers.claude", raising=False)
-    with pytest.raises(MissingExtraError, match=r"omnia-runtime\[anthropic\]"):
-        build_provider(RuntimeSettings(provider_type="claude"))
 
 
 def test_ollama_needs_a_base_url() -> None:

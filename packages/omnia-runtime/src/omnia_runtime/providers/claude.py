@@ -27,7 +27,7 @@ from omnia_runtime.providers.base import (
 
 try:
     import anthropic
-except ImportError as e:  # pragma: no cover - exercised only without the extra
+except ImportError as e:  # the extra is not installed
     raise MissingExtraError("the claude provider", "anthropic") from e
 
 DEFAULT_MAX_TOKENS = 4096

@@ -22,7 +22,7 @@ from omnia_runtime.providers.base import (
 try:
     import google.genai as genai
     from google.genai import errors as genai_errors, types
-except ImportError as e:  # pragma: no cover - exercised only without the extra
+except ImportError as e:  # the extra is not installed
     raise MissingExtraError("the gemini provider", "gemini") from e
 
 

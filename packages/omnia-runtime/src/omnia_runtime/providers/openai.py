@@ -24,7 +24,7 @@ from omnia_runtime.providers.base import (
 
 try:
     import openai
-except ImportError as e:  # pragma: no cover - exercised only without the extra
+except ImportError as e:  # the extra is not installed
     raise MissingExtraError("the openai provider", "openai") from e
 
 

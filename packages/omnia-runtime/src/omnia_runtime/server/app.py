@@ -142,7 +142,7 @@ async def stop_servers(servers: RunningServers, grace: float) -> None:
 async def build_store(settings: RuntimeSettings) -> ConversationStore:
     if settings.context_type == "redis" or settings.context_url:
         if not settings.context_url:
-            raise ConfigError("OMNIA_CONTEXT_TYPE=redis needs OMNIA_CONTEXT_URL")
+            raise ConfigError("OMNIA_CONTEXT_TYPE=redis needs OMNIA_CONTEXT_URL (or OMNIA_SESSION_URL)")
         store = RedisConversationStore(
             settings.context_url,
             ttl=settings.context_ttl,
