@@ -14,9 +14,22 @@ from omnia_operator.controller.controller import ObjectKey
 from omnia_operator.controller.indexer import Indexer, IndexFunc
 from omnia_operator.reconcile import mapping
 
+REQUIRED: dict[str, dict[str, Any]] = {
+    "AgentRuntime": {"promptPackRef": {"name": "unused"}, "facades": [{"type": "websocket"}]},
+    "Provider": {"type": "openai"},
+    "PromptPack": {"version": "1.0.0", "source": {"type": "configmap"}},
+    "ToolRegistry": {"handlers": []},
+}
+
 
 def _obj(kind: str, name: str, ns: str = "default", spec: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
-    return {"kind": kind, "metadata": {"name": name, "namespace": ns, **meta}, "spec": spec or {}}
+    """An object of `kind`; our kinds get the required spec fields the test does not care about."""
+    body = {**REQUIRED.get(kind, {}), **(spec or {})}
+    if isinstance(body.get("source"), dict):
+        body["source"] = {"type": "configmap", **body["source"]}
+    if isinstance(body.get("handlers"), list):
+        body["handlers"] = [{"type": "http", **h} if isinstance(h, dict) else h for h in body["handlers"]]
+    return {"kind": kind, "metadata": {"name": name, "namespace": ns, **meta}, "spec": body}
 
 
 def _agent(name: str, ns: str = "default", **spec: Any) -> dict[str, Any]:
@@ -220,3 +233,10 @@ def test_malformed_references_are_not_indexed_and_do_not_break_the_mappers() -> 
     )
     assert mapping.agents_using_pack(agents)("MODIFIED", _obj("PromptPack", "pack"), None) == keys("good")
     assert mapping.agents_using_provider(agents)("MODIFIED", _obj("Provider", "llm"), None) == []
+
+
+def test_a_pack_that_does_not_parse_is_still_found_by_name_but_maps_no_config_map() -> None:
+    broken = _obj("PromptPack", "pp", spec={"packName": "support", "version": 7, "source": {"configMapRef": "cm"}})
+    assert mapping.pack_names(broken) == [("default", "support")], "its agents still learn it is invalid"
+    assert mapping.pack_source(broken) == []
+    assert mapping.pack_config_maps({**broken, "status": {"activeSnapshot": "snap"}}) == []

@@ -17,17 +17,26 @@ not cached yet maps its own ADDED event to its agents, which then read the cache
 """
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from omnia_operator.api.models.resources import (
+    Resource,
+    parse_agent_runtime,
+    parse_prompt_pack,
+    parse_provider,
+    parse_tool_registry,
+)
 from omnia_operator.controller.controller import ObjectKey
 from omnia_operator.controller.indexer import IndexFunc
 from omnia_operator.controller.informer import Informer
+from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube.resources import KubeObject
 from omnia_operator.resolve.source import raw_pack_name
 
 Indexed = Callable[[str, Hashable], list[KubeObject]]
 """(index name, value) → the cached objects filed under it (over every informer of one kind)."""
 Mapper = Callable[[str, KubeObject, KubeObject | None], list[ObjectKey]]
+ResourceT = TypeVar("ResourceT", bound=Resource[Any, Any])
 
 AGENTS_BY_PACK = "agents-by-pack"
 AGENTS_BY_PROVIDER = "agents-by-provider"
@@ -45,75 +54,80 @@ def _meta(obj: KubeObject) -> tuple[str, str]:
     return meta.get("namespace") or "", meta.get("name") or ""
 
 
-def _spec(obj: KubeObject) -> dict[str, Any]:
-    return obj.get("spec") or {}
-
-
 def _key(obj: KubeObject) -> ObjectKey:
     namespace, name = _meta(obj)
     return ObjectKey(namespace, name)
 
 
-def _ref_name(section: Any, *path: str) -> str | None:
-    for step in path:
-        section = section.get(step) if isinstance(section, dict) else None
-    return section if isinstance(section, str) and section else None
+def _typed(obj: KubeObject, parse: Callable[[KubeObject], ResourceT]) -> ResourceT | None:
+    """The cached object through its model; None when it does not parse (its own reconcile reports why,
+    and nothing it references can make it usable, so it is filed under no index)."""
+    try:
+        return parse(obj)
+    except InvalidResourceError:
+        return None
 
 
 # ---------------------------------------------------------------- index functions (object → values)
-def agent_pack(agent: KubeObject) -> list[tuple[str, str]]:
-    name = _ref_name(_spec(agent), "promptPackRef", "name")
-    return [(_meta(agent)[0], name)] if name else []
+def agent_pack(obj: KubeObject) -> list[tuple[str, str]]:
+    agent = _typed(obj, parse_agent_runtime)
+    return [(agent.namespace, agent.spec.prompt_pack_ref.name)] if agent else []
 
 
-def agent_providers(agent: KubeObject) -> list[tuple[str, str]]:
-    namespace = _meta(agent)[0]
-    values = []
-    for binding in _spec(agent).get("providers") or []:
-        ref = binding.get("providerRef") if isinstance(binding, dict) else None
-        name = _ref_name(ref, "name")
-        if name:
-            values.append((_ref_name(ref, "namespace") or namespace, name))
-    return values
+def agent_providers(obj: KubeObject) -> list[tuple[str, str]]:
+    agent = _typed(obj, parse_agent_runtime)
+    if agent is None:
+        return []
+    refs = (binding.provider_ref for binding in agent.spec.providers)
+    return [(ref.namespace or agent.namespace, ref.name) for ref in refs]
 
 
-def agent_registry(agent: KubeObject) -> list[tuple[str, str]]:
-    name = _ref_name(_spec(agent), "toolRegistryRef", "name")
-    return [(_meta(agent)[0], name)] if name else []
+def agent_registry(obj: KubeObject) -> list[tuple[str, str]]:
+    agent = _typed(obj, parse_agent_runtime)
+    ref = agent.spec.tool_registry_ref if agent else None
+    return [(agent.namespace, ref.name)] if agent and ref else []
 
 
-def agent_secrets(agent: KubeObject) -> list[tuple[str, str]]:
-    name = _ref_name(_spec(agent), "context", "storeRef", "name")
-    return [(_meta(agent)[0], name)] if name else []
+def agent_secrets(obj: KubeObject) -> list[tuple[str, str]]:
+    agent = _typed(obj, parse_agent_runtime)
+    ref = agent.spec.context.store_ref if agent else None
+    return [(agent.namespace, ref.name)] if agent and ref else []
 
 
 def pack_names(pack: KubeObject) -> list[tuple[str, str]]:
+    """By logical name, read raw on purpose: a pack that does not parse is still found (and reported invalid)."""
     name = raw_pack_name(pack)
     return [(_meta(pack)[0], name)] if name else []
 
 
-def pack_source(pack: KubeObject) -> list[tuple[str, str]]:
-    name = _ref_name(_spec(pack), "source", "configMapRef", "name")
-    return [(_meta(pack)[0], name)] if name else []
+def pack_source(obj: KubeObject) -> list[tuple[str, str]]:
+    pack = _typed(obj, parse_prompt_pack)
+    ref = pack.spec.source.config_map_ref if pack else None
+    return [(pack.namespace, ref.name)] if pack and ref else []
 
 
-def pack_config_maps(pack: KubeObject) -> list[tuple[str, str]]:
+def pack_config_maps(obj: KubeObject) -> list[tuple[str, str]]:
     """The source and the snapshots agents mount (see resolve.promptpacks.load_rollout)."""
-    namespace = _meta(pack)[0]
-    status = pack.get("status") or {}
-    snapshots = [_ref_name(status, field) for field in ("activeSnapshot", "canarySnapshot")]
-    return pack_source(pack) + [(namespace, name) for name in snapshots if name]
+    pack = _typed(obj, parse_prompt_pack)
+    if pack is None:
+        return []
+    snapshots = (pack.status.active_snapshot, pack.status.canary_snapshot)
+    return pack_source(obj) + [(pack.namespace, name) for name in snapshots if name]
 
 
-def provider_secrets(provider: KubeObject) -> list[tuple[str, str]]:
-    name = _ref_name(_spec(provider), "credential", "secretRef", "name")
-    return [(_meta(provider)[0], name)] if name else []
+def provider_secrets(obj: KubeObject) -> list[tuple[str, str]]:
+    provider = _typed(obj, parse_provider)
+    credential = provider.spec.credential if provider else None
+    ref = credential.secret_ref if credential else None
+    return [(provider.namespace, ref.name)] if provider and ref else []
 
 
-def registry_secrets(registry: KubeObject) -> list[tuple[str, str]]:
-    namespace = _meta(registry)[0]
-    names = (_ref_name(handler, "auth", "secretRef", "name") for handler in _spec(registry).get("handlers") or [])
-    return [(namespace, name) for name in names if name]
+def registry_secrets(obj: KubeObject) -> list[tuple[str, str]]:
+    registry = _typed(obj, parse_tool_registry)
+    if registry is None:
+        return []
+    auths = (handler.auth for handler in registry.spec.handlers)
+    return [(registry.namespace, auth.secret_ref.name) for auth in auths if auth and auth.secret_ref]
 
 
 AGENT_INDEXES: dict[str, IndexFunc] = {
