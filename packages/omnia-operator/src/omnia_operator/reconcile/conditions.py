@@ -1,9 +1,9 @@
 """Building status conditions so that an unchanged verdict keeps its lastTransitionTime (no needless writes).
 
 The reconcilers build `Condition` models (`make_condition`, `check_condition`) from the conditions of the
-status they read; `changed_conditions` picks the ones that deserve an Event. The dict variants (`condition`,
-`from_check`) remain for the reconcilers that still assemble their status as a dict; both
-share one rule for carrying the transition time over.
+status they read; `changed_conditions` picks the ones that deserve an Event. The dict variant `condition`
+remains for the PromptPack reconciler, which still assembles its status as a dict; both share one rule
+for carrying the transition time over.
 """
 
 from collections.abc import Mapping, Sequence
@@ -62,7 +62,3 @@ def condition(
     if carried:
         built = built.model_copy(update={"last_transition_time": str(carried)})
     return built.dump()
-
-
-def from_check(existing: Sequence[Mapping[str, Any]], type_: str, check: Check, generation: int) -> dict[str, Any]:
-    return condition(existing, type_, check.ok, check.reason, check.message, generation)
