@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from omnia_operator.api.models.agentruntime import AgentRollout, AgentRuntimeStatus, Replicas
 from omnia_operator.api.models.base import Condition, CrdModel
+from omnia_operator.api.models.promptpack import PackAgentRollout, PromptPackStatus
 from omnia_operator.api.models.provider import ProviderStatus
 from omnia_operator.api.models.resources import parse_status
 from omnia_operator.api.models.toolregistry import DiscoveredTool, ToolRegistryStatus
@@ -70,7 +71,31 @@ REGISTRY = ToolRegistryStatus(
     conditions=[READY, FAILED],
     observed_generation=3,
 )
-STATUSES: list[tuple[str, CrdModel]] = [("AgentRuntime", AGENT), ("Provider", PROVIDER), ("ToolRegistry", REGISTRY)]
+PACK_CANARY = PromptPackStatus(
+    phase="Canary",
+    active_version="1.0.0",
+    active_snapshot="support-0123456789",
+    canary_version="1.1.0",
+    canary_snapshot="support-abcdefabcd",
+    canary_weight=25,
+    canary_started_at="2026-01-02T03:04:05Z",
+    step_started_at="2026-01-02T03:09:05Z",
+    traffic_weight_enforced=False,
+    rollout_message="canary of version 1.1.0 at 25%",
+    agents=[
+        PackAgentRollout(name="support", state="Canary", canary_replicas=1, canary_ready_replicas=1),
+        PackAgentRollout(name="triage", state="Waiting", canary_replicas=0, canary_ready_replicas=0),
+    ],
+    last_updated="2026-01-02T03:09:05Z",
+    conditions=[READY],
+    observed_generation=3,
+)
+STATUSES: list[tuple[str, CrdModel]] = [
+    ("AgentRuntime", AGENT),
+    ("Provider", PROVIDER),
+    ("ToolRegistry", REGISTRY),
+    ("PromptPack", PACK_CANARY),
+]
 
 
 @pytest.mark.parametrize(("kind", "status"), STATUSES, ids=[kind for kind, _ in STATUSES])
@@ -107,6 +132,9 @@ def test_status_json_uses_the_crd_names() -> None:
         "lastTransitionTime",
         "observedGeneration",
     }
+    pack = PACK_CANARY.dump()
+    assert {"canarySnapshot", "canaryWeight", "trafficWeightEnforced", "lastUpdated"} <= set(pack)
+    assert pack["agents"][0] == {"name": "support", "state": "Canary", "canaryReplicas": 1, "canaryReadyReplicas": 1}
     tool = REGISTRY.dump()["discoveredTools"][0]
     assert tool["handlerName"] == "weather"
     assert tool["inputSchema"]["properties"]["city"] == {"type": "string", "default": None}, "schemas kept verbatim"
@@ -124,6 +152,16 @@ def test_status_json_uses_the_crd_names() -> None:
             {"phase", "conditions", "observedGeneration"},
         ),
         (ProviderStatus(phase="Error", observed_generation=0), {"phase", "conditions", "observedGeneration"}),
+        (
+            PromptPackStatus(phase="Failed", conditions=[FAILED], observed_generation=2),
+            {"phase", "conditions", "observedGeneration"},
+        ),
+        (
+            PromptPackStatus(
+                phase="Active", active_snapshot="support-0123456789", active_version="1.0.0", observed_generation=2
+            ),
+            {"phase", "activeSnapshot", "activeVersion", "conditions", "observedGeneration"},
+        ),
     ],
 )
 def test_unset_optional_fields_are_left_out_of_the_status_json(status: CrdModel, expected: set[str]) -> None:
@@ -158,7 +196,14 @@ def test_stored_status_json_reads_back_to_the_same_json() -> None:
         (ProviderStatus, {"conditions": [{"type": "Ready", "status": "maybe"}]}),
         (ToolRegistryStatus, {"discoveredTools": [{"name": "x"}]}),
         (AgentRuntimeStatus, {"rollout": {"unknownField": 1}}),
+        (PromptPackStatus, {"activeSnapshot": "s", "agents": [{"name": "support", "state": "Exploded"}]}),
+        (PromptPackStatus, {"canaryWeight": "a lot"}),
     ],
 )
 def test_unreadable_stored_status_reads_as_empty(status_type: type[BaseModel], stored: dict[str, Any]) -> None:
     assert parse_status({"status": stored}, status_type) == status_type()
+
+
+def test_pack_canary_no_agent_uses_yet_keeps_its_empty_agents_list() -> None:
+    stored = {"phase": "Canary", "canarySnapshot": "support-abcdefabcd", "agents": []}
+    assert parse_status({"status": stored}, PromptPackStatus).dump() == {**stored, "conditions": []}

@@ -1,7 +1,7 @@
-"""Conditions keep their transition time while their status holds, in both the typed and the dict form."""
+"""Conditions keep their transition time while their status holds."""
 
 from omnia_operator.api.models.base import Condition
-from omnia_operator.reconcile.conditions import MAX_MESSAGE, changed_conditions, condition, make_condition
+from omnia_operator.reconcile.conditions import MAX_MESSAGE, changed_conditions, make_condition
 
 EARLIER = "2020-01-01T00:00:00Z"
 OLD = Condition(
@@ -28,16 +28,6 @@ def test_condition_of_another_type_does_not_lend_its_transition_time() -> None:
 
 def test_condition_message_is_bounded() -> None:
     assert len(make_condition([], "Ready", False, "Big", "x" * (MAX_MESSAGE + 10), 1).message) == MAX_MESSAGE
-
-
-def test_dict_condition_writes_the_same_json_as_the_typed_one() -> None:
-    stored = [OLD.dump()]
-    assert (
-        condition(stored, "Ready", False, "StillMissing", "m", 2)
-        == make_condition([OLD], "Ready", False, "StillMissing", "m", 2).dump()
-    )
-    assert condition(stored, "Ready", False, "StillMissing", "m", 2)["lastTransitionTime"] == EARLIER
-    assert condition(stored, "Ready", True, "Ok", "m", 2)["lastTransitionTime"] != EARLIER
 
 
 def test_changed_conditions_are_those_whose_status_or_reason_moved() -> None:

@@ -1,14 +1,11 @@
 """Building status conditions so that an unchanged verdict keeps its lastTransitionTime (no needless writes).
 
 The reconcilers build `Condition` models (`make_condition`, `check_condition`) from the conditions of the
-status they read; `changed_conditions` picks the ones that deserve an Event. The dict variant `condition`
-remains for the PromptPack reconciler, which still assembles its status as a dict; both share one rule
-for carrying the transition time over.
+status they read; `changed_conditions` picks the ones that deserve an Event.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from omnia_operator.api.models.base import Condition, ConditionStatus
 from omnia_operator.resolve.outcome import Check
@@ -49,16 +46,3 @@ def changed_conditions(old: Sequence[Condition], new: Sequence[Condition]) -> li
     """Conditions whose status or reason differ from before (what deserves an Event)."""
     before = {c.type: (c.status, c.reason) for c in old}
     return [c for c in new if before.get(c.type) != (c.status, c.reason)]
-
-
-def condition(
-    existing: Sequence[Mapping[str, Any]], type_: str, ok: bool, reason: str, message: str, generation: int
-) -> dict[str, Any]:
-    """`make_condition` for a status kept as a dict: the condition as it is written."""
-    status = _status(ok)
-    previous = next((c for c in existing if c.get("type") == type_), None)
-    carried = previous.get("lastTransitionTime") if previous and previous.get("status") == status else None
-    built = make_condition([], type_, ok, reason, message, generation)
-    if carried:
-        built = built.model_copy(update={"last_transition_time": str(carried)})
-    return built.dump()

@@ -11,16 +11,19 @@ PromptPack watch mapping (see mapping.py), and candidate Deployments requeue the
 advances as soon as its pods are ready.
 """
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from omnia_operator.api.models.resources import parse_prompt_pack
+from omnia_operator.api.models.base import Condition
+from omnia_operator.api.models.promptpack import PackAgentRollout, PackRollout, PromptPackStatus
+from omnia_operator.api.models.resources import parse_metadata, parse_prompt_pack, parse_status
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
 from omnia_operator.reconcile.apply import apply_child, delete_if_owned, owned_by
-from omnia_operator.reconcile.conditions import condition, now
+from omnia_operator.reconcile.conditions import make_condition, now
 from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.rollout import CandidateHealth, Clock, advance, utc_now
 from omnia_operator.reconcile.status_writer import write_status
@@ -42,29 +45,29 @@ LINT_WARNINGS_REASON = "AuthoringWarnings"
 MAX_EVENT_MESSAGE = 1000
 
 
-def linted_condition(existing: list[dict[str, Any]], content: PackContent, generation: int) -> dict[str, Any]:
+def linted_condition(existing: Sequence[Condition], content: PackContent, generation: int) -> Condition:
     """`Linted`: the authoring warnings of validate-pack on a pack that is served (phase stays Active)."""
     if not content.warnings:
         message = f"validate-pack reports no authoring warning for version {content.version}"
-        return condition(existing, LINTED, True, LINT_CLEAN_REASON, message, generation)
+        return make_condition(existing, LINTED, True, LINT_CLEAN_REASON, message, generation)
     message = (
         f"{len(content.warnings)} authoring warning(s) in version {content.version}; the pack is served anyway "
         "(a ToolRegistry may provide the tools and variables may be filled at run time), fix them if they are "
         f"mistakes: {summarize(content.warnings, MESSAGE_LISTED)}"
     )
-    return condition(existing, LINTED, False, LINT_WARNINGS_REASON, message, generation)
+    return make_condition(existing, LINTED, False, LINT_WARNINGS_REASON, message, generation)
 
 
 def authoring_warning_event(
-    old: list[dict[str, Any]], new: list[dict[str, Any]], content: PackContent | None
+    old: Sequence[Condition], new: Sequence[Condition], content: PackContent | None
 ) -> str | None:
     """The Warning Event's message when the Linted condition newly reports warnings (or other ones), else None:
     an unchanged pack records no Event on each resync."""
-    current = next((c for c in new if c["type"] == LINTED), None)
-    if content is None or current is None or current["status"] != "False":
+    current = next((c for c in new if c.type == LINTED), None)
+    if content is None or current is None or current.status != "False":
         return None
-    previous = next((c for c in old if c.get("type") == LINTED), None)
-    if previous and previous.get("status") == "False" and previous.get("message") == current["message"]:
+    previous = next((c for c in old if c.type == LINTED), None)
+    if previous is not None and previous.status == "False" and previous.message == current.message:
         return None
     message = (
         f"pack.json version {content.version} has {len(content.warnings)} authoring warning(s), served anyway: "
@@ -116,7 +119,7 @@ class PromptPackReconciler:
         self._clock = clock
         self._events = EventRecorder(client)
 
-    async def _prune_snapshots(self, namespace: str, logical: str, uid: str, status: dict[str, Any]) -> None:
+    async def _prune_snapshots(self, namespace: str, logical: str, uid: str, status: PackRollout) -> None:
         """Delete this pack's snapshots beyond the newest KEEP_SNAPSHOTS, never one the status refers to
         (pods of a Deployment's previous ReplicaSet may still mount the last few during a rolling update).
 
@@ -127,7 +130,7 @@ class PromptPackReconciler:
         listed = await self._client.list(kinds.CONFIG_MAP, namespace, label_selector=selector)
         ours = [cm for cm in listed.items if owned_by(cm, uid)]
         ours.sort(key=_creation_order, reverse=True)
-        keep = {status.get(k) for k in ("activeSnapshot", "canarySnapshot", "rolledBackSnapshot")}
+        keep = set(_snapshots(status))
         for cm in ours[KEEP_SNAPSHOTS:]:
             name = cm["metadata"]["name"]
             if name not in keep:
@@ -155,20 +158,21 @@ class PromptPackReconciler:
             raw = await self._client.get(kinds.PROMPT_PACK, name, namespace)
         except NotFoundError:
             return Outcome()
-        meta = raw.get("metadata") or {}
-        generation = int(meta.get("generation") or 0)
-        old_status = raw.get("status") or {}
-        existing: list[dict[str, Any]] = list(old_status.get("conditions") or [])
         try:
             pack = parse_prompt_pack(raw)
         except InvalidResourceError as e:
-            status = {
-                "phase": "Failed",
-                "observedGeneration": generation,
-                "conditions": [condition(existing, "SchemaValid", False, "InvalidSpec", str(e), generation)],
-            }
-            await write_status(self._client, kinds.PROMPT_PACK, raw, status)
+            generation = parse_metadata(raw).generation
+            existing = parse_status(raw, PromptPackStatus).conditions
+            invalid = PromptPackStatus(
+                phase="Failed",
+                observed_generation=generation,
+                conditions=[make_condition(existing, "SchemaValid", False, "InvalidSpec", str(e), generation)],
+            )
+            await write_status(self._client, kinds.PROMPT_PACK, raw, invalid)
             return Outcome()
+        generation = pack.metadata.generation
+        old = pack.status
+        existing = old.conditions
         logical = pack_name(pack)
         if pack.metadata.labels.get(PACK_LABEL) != logical:
             patch = {"metadata": {"labels": {PACK_LABEL: logical}}}
@@ -176,7 +180,7 @@ class PromptPackReconciler:
         content, check = await load_pack_content(pack, self._source)
         source_ok = content is not None or check.reason not in _SOURCE_REASONS
         conditions = [
-            condition(
+            make_condition(
                 existing,
                 "SourceValid",
                 source_ok,
@@ -184,7 +188,7 @@ class PromptPackReconciler:
                 "ConfigMap holds pack.json" if source_ok else check.message,
                 generation,
             ),
-            condition(
+            make_condition(
                 existing,
                 "SchemaValid",
                 content is not None,
@@ -197,7 +201,7 @@ class PromptPackReconciler:
             conditions.append(linted_condition(existing, content, generation))
         if pack.spec.skills:
             conditions.append(
-                condition(
+                make_condition(
                     existing,
                     "SkillsResolved",
                     False,
@@ -206,50 +210,78 @@ class PromptPackReconciler:
                     generation,
                 )
             )
-        status: dict[str, Any] = {
-            "phase": "Active" if content is not None else "Failed",
-            "observedGeneration": generation,
-            "conditions": conditions,
-        }
         requeue = check.requeue_after
         event: tuple[str, str, str] | None = None
         if content is not None:
             snapshot = await apply_child(
-                self._client, kinds.CONFIG_MAP, snapshot_config_map(raw, logical, content), meta.get("uid", "")
+                self._client, kinds.CONFIG_MAP, snapshot_config_map(raw, logical, content), pack.metadata.uid
             )
+            snapshot_name = snapshot["metadata"]["name"]
             # only a running canary looks at candidate pods (a pack reconcile otherwise costs no extra reads)
-            running = old_status.get("canarySnapshot") == snapshot["metadata"]["name"]
+            running = old.canary_snapshot == snapshot_name
             health = await self._candidate_health(namespace, logical) if running else CandidateHealth()
-            step = advance(pack, old_status, snapshot["metadata"]["name"], health, self._clock)
-            status.update(step.fields)
+            step = advance(pack, old, snapshot_name, health, self._clock)
             requeue, event = step.requeue_after, step.event
-            if "canarySnapshot" in step.fields:
-                status["phase"] = "Canary"
-                status["trafficWeightEnforced"] = False
-                status["agents"] = [
-                    {
-                        "name": agent,
-                        "state": "Canary" if counts is not None else "Waiting",
-                        "canaryReplicas": counts[0] if counts else 0,
-                        "canaryReadyReplicas": counts[1] if counts else 0,
-                    }
-                    for agent, counts in sorted(health.agents.items())
-                ]
+            status = _served_status(step.rollout, health, generation, conditions)
         else:
             # a broken new version keeps the agents on the snapshot they run
-            status.update({k: old_status[k] for k in ("activeSnapshot", "activeVersion") if old_status.get(k)})
-        comparable = {k: v for k, v in old_status.items() if k != "lastUpdated"}
-        status["lastUpdated"] = old_status.get("lastUpdated") if comparable == status else now()
-        if status["lastUpdated"] is None:
-            status["lastUpdated"] = now()
+            kept = PackRollout(active_snapshot=old.active_snapshot or None, active_version=old.active_version or None)
+            status = _status(kept, phase="Failed", generation=generation, conditions=conditions)
+        status = status.model_copy(update={"last_updated": _last_updated(old, status)})
         await write_status(self._client, kinds.PROMPT_PACK, raw, status)
-        if content is not None and any(
-            status.get(k) != old_status.get(k) for k in ("activeSnapshot", "canarySnapshot", "rolledBackSnapshot")
-        ):
-            await self._prune_snapshots(namespace, logical, meta.get("uid", ""), status)
+        if content is not None and _snapshots(status) != _snapshots(old):
+            await self._prune_snapshots(namespace, logical, pack.metadata.uid, status)
         if event is not None:
             await self._events.record(raw, *event)
         warning = authoring_warning_event(existing, conditions, content)
         if warning is not None:
             await self._events.record(raw, "Warning", LINT_WARNINGS_REASON, warning)
         return Outcome(requeue)
+
+
+def _snapshots(rollout: PackRollout) -> tuple[str | None, str | None, str | None]:
+    """The snapshots a status refers to (they are not pruned): active, canary, rolled back."""
+    return rollout.active_snapshot, rollout.canary_snapshot, rollout.rolled_back_snapshot
+
+
+def _status(
+    rollout: PackRollout,
+    *,
+    phase: Literal["Active", "Canary", "Failed"],
+    generation: int,
+    conditions: list[Condition],
+    agents: list[PackAgentRollout] | None = None,
+) -> PromptPackStatus:
+    """The status: the rollout state as `advance` left it, with the verdict of this reconcile."""
+    return PromptPackStatus(
+        **rollout.model_dump(exclude_none=True),
+        phase=phase,
+        traffic_weight_enforced=False if agents is not None else None,
+        agents=agents,
+        observed_generation=generation,
+        conditions=conditions,
+    )
+
+
+def _served_status(
+    rollout: PackRollout, health: CandidateHealth, generation: int, conditions: list[Condition]
+) -> PromptPackStatus:
+    """Status of a valid pack: Active, or Canary with one entry per agent while a canary runs."""
+    if rollout.canary_snapshot is None:
+        return _status(rollout, phase="Active", generation=generation, conditions=conditions)
+    agents = [
+        PackAgentRollout(
+            name=agent,
+            state="Canary" if counts is not None else "Waiting",
+            canary_replicas=counts[0] if counts else 0,
+            canary_ready_replicas=counts[1] if counts else 0,
+        )
+        for agent, counts in sorted(health.agents.items())
+    ]
+    return _status(rollout, phase="Canary", generation=generation, conditions=conditions, agents=agents)
+
+
+def _last_updated(old: PromptPackStatus, new: PromptPackStatus) -> str:
+    """The stored lastUpdated when nothing else in the status changed (so a resync writes nothing), else now."""
+    unchanged = old.model_copy(update={"last_updated": None}).dump() == new.dump()
+    return old.last_updated if unchanged and old.last_updated is not None else now()

@@ -1,7 +1,8 @@
 """The PromptPack rollout state machine: which version is stable, which is the canary, at what weight.
 
 State lives in the PromptPack status (activeSnapshot/activeVersion, canarySnapshot/canaryVersion/canaryWeight,
-stepStartedAt, rolledBackSnapshot), so the operator can restart at any point. Every version the operator sees
+stepStartedAt, rolledBackSnapshot), so the operator can restart at any point; `advance` reads and returns
+that part of the status as a `PackRollout` model. Every version the operator sees
 is an immutable snapshot ConfigMap; agents mount snapshots, never the user's ConfigMap, so stable pods keep
 the version they run while the next one rolls out. The AgentRuntime reconcile turns this state into a
 `<agent>-canary` Deployment and a replica split (resolve/plan.py).
@@ -19,14 +20,13 @@ Time comes from an injected clock so tests drive the steps.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
+from omnia_operator.api.models.promptpack import PackRollout
 from omnia_operator.api.models.resources import PromptPack
 from omnia_operator.reconcile import rollout_metrics as metrics
 from omnia_operator.resolve.durations import parse_duration
 
 PAUSE_ANNOTATION = "omnia.altairalabs.ai/rollout-paused"
-CANARY_FIELDS = ("canarySnapshot", "canaryVersion", "canaryWeight", "canaryStartedAt", "stepStartedAt", "paused")
 Clock = Callable[[], datetime]
 
 
@@ -38,8 +38,8 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse(text: Any) -> datetime | None:
-    if not isinstance(text, str):
+def _parse(text: str | None) -> datetime | None:
+    if text is None:
         return None
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -66,7 +66,7 @@ class CandidateHealth:
 class RolloutStep:
     """The rollout part of the status, and when to look again."""
 
-    fields: dict[str, Any]
+    rollout: PackRollout
     requeue_after: float | None = None
     event: tuple[str, str, str] | None = None
     """(type, reason, message) worth an Event."""
@@ -77,57 +77,80 @@ def is_paused(pack: PromptPack) -> bool:
     return bool(rollout and rollout.paused) or pack.metadata.annotations.get(PAUSE_ANNOTATION) == "true"
 
 
-def advance(pack: PromptPack, old: dict[str, Any], snapshot: str, health: CandidateHealth, clock: Clock) -> RolloutStep:
+def _running_canary(old: PackRollout) -> PackRollout:
+    """The stable snapshot and the canary in progress, as they are (no pause, no message, no rollback)."""
+    return PackRollout(
+        active_snapshot=old.active_snapshot,
+        active_version=old.active_version,
+        canary_snapshot=old.canary_snapshot,
+        canary_version=old.canary_version,
+        canary_weight=old.canary_weight,
+        canary_started_at=old.canary_started_at,
+        step_started_at=old.step_started_at,
+    )
+
+
+def advance(pack: PromptPack, old: PackRollout, snapshot: str, health: CandidateHealth, clock: Clock) -> RolloutStep:
     """The next rollout state for the pack whose current content is `snapshot`."""
     ns, name = pack.namespace, pack.name
     version = pack.spec.version
-    active = old.get("activeSnapshot")
+    active = old.active_snapshot
     rollout = pack.spec.rollout
-    carried = {k: old[k] for k in ("rolledBackSnapshot", "rolloutMessage") if old.get(k)}
     if active is None or active == snapshot or rollout is None or rollout.type == "immediate":
-        was_canary = old.get("canarySnapshot") == snapshot and active != snapshot
+        was_canary = old.canary_snapshot == snapshot and active != snapshot
+        switched = active is not None and active != snapshot
         metrics.ended(ns, name)
-        fields = {"activeSnapshot": snapshot, "activeVersion": version, **carried}
-        if active is not None and active != snapshot:
-            fields["rolloutMessage"] = f"version {version} is active" + (" (promoted)" if was_canary else "")
-            fields.pop("rolledBackSnapshot", None)
-        return RolloutStep(fields)
-    stable = {"activeSnapshot": active, "activeVersion": old.get("activeVersion")}
-    if old.get("rolledBackSnapshot") == snapshot:
+        message = f"version {version} is active" + (" (promoted)" if was_canary else "")
+        return RolloutStep(
+            PackRollout(
+                active_snapshot=snapshot,
+                active_version=version,
+                rolled_back_snapshot=None if switched else old.rolled_back_snapshot or None,
+                rollout_message=message if switched else old.rollout_message or None,
+            )
+        )
+    if old.rolled_back_snapshot == snapshot:
         metrics.ended(ns, name)
-        return RolloutStep({**stable, **carried})
+        kept = PackRollout(
+            active_snapshot=active,
+            active_version=old.active_version,
+            rolled_back_snapshot=snapshot,
+            rollout_message=old.rollout_message or None,
+        )
+        return RolloutStep(kept)
     canary = rollout.canary
     assert canary is not None  # the CRD requires it for type canary
     now = clock()
     interval = parse_duration(canary.interval)
     deadline = parse_duration(canary.progress_deadline)
-    if old.get("canarySnapshot") != snapshot:
+    if old.canary_snapshot != snapshot:
         weight = min(canary.weight, 100)
         metrics.step(ns, name, weight)
-        fields = {
-            **stable,
-            "canarySnapshot": snapshot,
-            "canaryVersion": version,
-            "canaryWeight": weight,
-            "canaryStartedAt": stamp(now),
-            "stepStartedAt": stamp(now),
-            "rolloutMessage": f"canary of version {version} started at {weight}%",
-        }
-        return RolloutStep(fields, min(interval, deadline), ("Normal", "CanaryStarted", fields["rolloutMessage"]))
-    weight = int(old.get("canaryWeight") or 0)
-    step_started = _parse(old.get("stepStartedAt")) or now
+        message = f"canary of version {version} started at {weight}%"
+        started = PackRollout(
+            active_snapshot=active,
+            active_version=old.active_version,
+            canary_snapshot=snapshot,
+            canary_version=version,
+            canary_weight=weight,
+            canary_started_at=stamp(now),
+            step_started_at=stamp(now),
+            rollout_message=message,
+        )
+        return RolloutStep(started, min(interval, deadline), ("Normal", "CanaryStarted", message))
+    weight = old.canary_weight or 0
+    step_started = _parse(old.step_started_at) or now
     elapsed = (now - step_started).total_seconds()
-    current = {k: old[k] for k in CANARY_FIELDS if k in old}
-    current.pop("paused", None)
+    current = _running_canary(old)
     if is_paused(pack):
         metrics.step(ns, name, weight, transition=False)
         message = f"canary of version {version} paused at {weight}%; remove the pause to continue"
-        return RolloutStep({**stable, **current, "paused": True, "rolloutMessage": message})
-    if old.get("paused"):
+        return RolloutStep(current.model_copy(update={"paused": True, "rollout_message": message}))
+    if old.paused:
         # resumed: the interval and the deadline start over, so a long pause does not count as waiting
-        current["stepStartedAt"] = stamp(now)
         message = f"canary of version {version} resumed at {weight}%"
-        return RolloutStep({**stable, **current, "rolloutMessage": message}, min(interval, deadline))
+        resumed = current.model_copy(update={"step_started_at": stamp(now), "rollout_message": message})
+        return RolloutStep(resumed, min(interval, deadline))
     if not health.ready:
         if elapsed >= deadline:
             waiting = ", ".join(health.not_ready())
@@ -136,21 +159,28 @@ def advance(pack: PromptPack, old: dict[str, Any], snapshot: str, health: Candid
                 f"{canary.progress_deadline}; fix the pack or the pods and publish a new version"
             )
             metrics.rolled_back(ns, name, "pod_unhealthy")
-            fields = {**stable, "rolledBackSnapshot": snapshot, "rolloutMessage": message}
-            return RolloutStep(fields, None, ("Warning", "RolloutRolledBack", message))
+            rolled_back = PackRollout(
+                active_snapshot=active,
+                active_version=old.active_version,
+                rolled_back_snapshot=snapshot,
+                rollout_message=message,
+            )
+            return RolloutStep(rolled_back, None, ("Warning", "RolloutRolledBack", message))
         message = f"canary of version {version} at {weight}%: waiting for ready pods ({', '.join(health.not_ready())})"
-        return RolloutStep({**stable, **current, "rolloutMessage": message}, max(deadline - elapsed, 1.0))
+        return RolloutStep(current.model_copy(update={"rollout_message": message}), max(deadline - elapsed, 1.0))
     if elapsed < interval:
         message = f"canary of version {version} at {weight}%"
         metrics.step(ns, name, weight, transition=False)
-        return RolloutStep({**stable, **current, "rolloutMessage": message}, max(interval - elapsed, 1.0))
+        return RolloutStep(current.model_copy(update={"rollout_message": message}), max(interval - elapsed, 1.0))
     weight = min(weight + canary.step_weight, 100)
     if weight >= 100:
         metrics.promoted(ns, name)
         message = f"version {version} promoted: every agent runs it"
-        fields = {"activeSnapshot": snapshot, "activeVersion": version, "rolloutMessage": message}
-        return RolloutStep(fields, None, ("Normal", "RolloutPromoted", message))
+        promoted = PackRollout(active_snapshot=snapshot, active_version=version, rollout_message=message)
+        return RolloutStep(promoted, None, ("Normal", "RolloutPromoted", message))
     metrics.step(ns, name, weight)
-    current.update(canaryWeight=weight, stepStartedAt=stamp(now))
     message = f"canary of version {version} at {weight}%"
-    return RolloutStep({**stable, **current, "rolloutMessage": message}, min(interval, deadline))
+    stepped = current.model_copy(
+        update={"canary_weight": weight, "step_started_at": stamp(now), "rollout_message": message}
+    )
+    return RolloutStep(stepped, min(interval, deadline))

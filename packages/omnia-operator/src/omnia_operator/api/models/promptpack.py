@@ -1,6 +1,6 @@
 """PromptPack spec and status."""
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -39,12 +39,13 @@ class PromptPackSpec(CrdModel):
     skills: list[SkillRef] = Field(default_factory=list)
 
 
-class PromptPackStatus(CrdModel):
-    phase: Literal["Pending", "Active", "Canary", "Superseded", "Failed"] | None = None
+class PackRollout(CrdModel):
+    """The rollout state of a pack (fields of its status, see reconcile/rollout.py): which snapshot agents
+    run, which one is the canary and at what weight. The state machine reads and returns only this part."""
+
     active_version: str | None = None
     canary_version: str | None = None
     canary_weight: int | None = None
-    traffic_weight_enforced: bool | None = None
     active_snapshot: str | None = None
     canary_snapshot: str | None = None
     canary_started_at: str | None = None
@@ -52,7 +53,22 @@ class PromptPackStatus(CrdModel):
     paused: bool | None = None
     rolled_back_snapshot: str | None = None
     rollout_message: str | None = None
-    agents: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PackAgentRollout(CrdModel):
+    """One entry of status.agents while a canary runs: an agent using the pack and its candidate pods."""
+
+    name: str
+    state: Literal["Stable", "Canary", "Waiting"]
+    canary_replicas: int | None = None
+    canary_ready_replicas: int | None = None
+
+
+class PromptPackStatus(PackRollout):
+    phase: Literal["Pending", "Active", "Canary", "Superseded", "Failed"] | None = None
+    traffic_weight_enforced: bool | None = None
+    agents: list[PackAgentRollout] | None = None
+    """None (omitted) unless a canary runs; an empty list is a canary no agent uses yet."""
     last_updated: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None
