@@ -161,3 +161,24 @@ async def test_with_trace_context_every_turn_opens_its_own_call(runtime: Scripte
     assert runtime.calls_opened == 2
     first, second = runtime.metadata
     assert first["traceparent"] != second["traceparent"]
+
+
+async def test_switching_a_connection_to_another_session_closes_the_warm_call_of_the_one_it_left(
+    runtime: ScriptedRuntime,
+) -> None:
+    async with facade_with_client(f"127.0.0.1:{runtime.port}") as (running, client):
+        async with ws_connect(running.ws_url) as first:
+            earlier = (await recv_json(first))["session_id"]
+            await turn(first, "one", earlier)
+        await runtime.wait_calls(lambda r: r.open_calls == 0)
+        async with ws_connect(running.ws_url) as second:
+            current = (await recv_json(second))["session_id"]
+            await turn(second, "two", current)
+            await runtime.wait_calls(lambda r: r.idle_calls == 1)
+            await turn(second, "back to the earlier one", earlier)
+            await turns_finished(running)
+            assert client.warm_call_count == 1
+            await runtime.wait_calls(lambda r: r.open_calls == 1 and r.idle_calls == 1)
+            warm_for_earlier = runtime.calls_opened
+            await turn(second, "three", earlier)
+    assert runtime.request_calls[-1] == warm_for_earlier

@@ -298,7 +298,10 @@ class Connection:
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
         first_bind = not self._session_bound
+        previous = None if first_bind else self.session_id
         session_id = await self._resolve_session(message.session_id)
+        if previous is not None and previous != session_id:
+            self._state.handler.session_closed(previous)  # this connection no longer serves it
         self._check_parts(parts, session_id)
         self._bind_session()
         if first_bind and not message.session_id:
