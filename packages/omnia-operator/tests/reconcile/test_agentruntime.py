@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from manifests import full_set, secret  # pyright: ignore[reportMissingImports]
 
+from omnia_operator.api.models.agentruntime import AgentRuntimeStatus
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError, TransientKubeError
@@ -160,7 +161,8 @@ async def test_status_write_retries_against_a_fresh_copy_when_the_resource_versi
     fresh["metadata"].setdefault("labels", {})["touched"] = "yes"
     await kube.replace(kinds.AGENT_RUNTIME, fresh)
     conflicts_before = len([r for r in api.request_log if r.verb == "update"])
-    wrote = await write_status(kube, kinds.AGENT_RUNTIME, stale, {**stale["status"], "phase": "Running"})
+    running = AgentRuntimeStatus.model_validate({**stale["status"], "phase": "Running"})
+    wrote = await write_status(kube, kinds.AGENT_RUNTIME, stale, running)
     assert wrote is True
     assert (await _agent(kube))["status"]["phase"] == "Running"
     assert len([r for r in api.request_log if r.verb == "update"]) >= conflicts_before + 2  # stale try + retry

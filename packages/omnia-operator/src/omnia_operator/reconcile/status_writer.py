@@ -4,7 +4,6 @@ This is the one place a typed status becomes JSON: `CrdModel.dump()` (camelCase 
 fields omitted), compared with the stored status so an unchanged verdict writes nothing.
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from omnia_operator.api.models.base import CrdModel
@@ -15,14 +14,12 @@ from omnia_operator.kube.resources import ResourceKind
 ATTEMPTS = 4
 
 
-def status_json(status: CrdModel | Mapping[str, Any]) -> dict[str, Any]:
-    """The status as it is stored: a model through its aliases, a dict (PromptPack reconcile) as it is."""
-    return status.dump() if isinstance(status, CrdModel) else dict(status)
+def status_json(status: CrdModel) -> dict[str, Any]:
+    """The status as it is stored: the model through its aliases, unset fields left out."""
+    return status.dump()
 
 
-async def write_status(
-    client: KubeClient, kind: ResourceKind, raw: dict[str, Any], status: CrdModel | Mapping[str, Any]
-) -> bool:
+async def write_status(client: KubeClient, kind: ResourceKind, raw: dict[str, Any], status: CrdModel) -> bool:
     """Replace .status when it differs from what is stored; True when a write happened."""
     body = status_json(status)
     meta = raw["metadata"]
