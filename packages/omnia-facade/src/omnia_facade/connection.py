@@ -43,31 +43,11 @@ from omnia_facade.protocol import (
 from omnia_facade.relay import relay_turn
 from omnia_facade.sessions.base import Session, StoredMessage
 from omnia_facade.state import FacadeState
+from omnia_facade.token_bucket import TokenBucket
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-
-
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up."""
-
-    __slots__ = ("_burst", "_last", "_rate", "_tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self._rate = rate
-        self._burst = float(burst)
-        self._tokens = float(burst)
-        self._last = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
 
 
 class Connection:
