@@ -52,6 +52,37 @@ def test_crds_have_group_version_status_subresource_and_short_names_as_upstream(
     ]
 
 
+def _columns(crd: dict[str, Any]) -> list[tuple[str, str, str]]:
+    version = crd["spec"]["versions"][0]
+    return [(c["name"], c["type"], c["jsonPath"]) for c in version.get("additionalPrinterColumns", [])]
+
+
+def _upstream_crds(conformance_dir: Path, revision: str) -> dict[str, dict[str, Any]]:
+    files = sorted((conformance_dir / revision / "crds").glob("omnia.altairalabs.ai_*.yaml"))
+    docs = [yaml.safe_load(f.read_text()) for f in files]
+    return {d["spec"]["names"]["kind"]: d for d in docs if d["spec"]["names"]["kind"] in OUR_KINDS}
+
+
+def test_short_names_match_the_upstream_crds(conformance_dir: Path) -> None:
+    head = _upstream_crds(conformance_dir, "upstream-head")
+    assert set(head) == OUR_KINDS
+    for crd in all_crds():
+        kind = crd["spec"]["names"]["kind"]
+        assert crd["spec"]["names"]["shortNames"] == head[kind]["spec"]["names"]["shortNames"], kind
+
+
+def test_printer_columns_match_the_upstream_crds(conformance_dir: Path) -> None:
+    head = _upstream_crds(conformance_dir, "upstream-head")
+    v02 = _upstream_crds(conformance_dir, "upstream-v0.2")
+    ours = {c["spec"]["names"]["kind"]: _columns(c) for c in all_crds()}
+    for kind in ("AgentRuntime", "Provider", "ToolRegistry"):
+        assert ours[kind] == _columns(head[kind]), kind
+    # Our PromptPack keeps v0.2's spec.rollout, which HEAD dropped together with its Strategy column: the
+    # columns are v0.2's, and without Strategy exactly HEAD's.
+    assert ours["PromptPack"] == _columns(v02["PromptPack"])
+    assert [c for c in ours["PromptPack"] if c[0] != "Strategy"] == _columns(head["PromptPack"])
+
+
 def test_committed_crd_yaml_matches_the_python_source() -> None:
     assert gen_crds.main(["--check", "--out", str(REPO_ROOT / "charts" / "omnia" / "crds")]) == 0
 

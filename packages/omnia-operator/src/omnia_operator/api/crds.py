@@ -41,7 +41,7 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
         status=agentruntime.status_schema,
         columns=(
             ("Phase", "string", ".status.phase", "Lifecycle phase."),
-            ("Ready", "integer", ".status.replicas.ready", "Ready pods."),
+            ("Ready", "string", ".status.replicas.ready", "Ready pods."),  # upstream types it string
             ("Version", "string", ".status.activeVersion", "PromptPack version the pods run."),
             _AGE,
         ),
@@ -56,8 +56,9 @@ DEFINITIONS: tuple[CrdDefinition, ...] = (
         status=promptpack.status_schema,
         columns=(
             ("Version", "string", ".spec.version", "Pack version."),
-            ("Strategy", "string", ".spec.rollout.type", "Rollout strategy."),
             ("Phase", "string", ".status.phase", "Lifecycle phase."),
+            # v0.2's column for the rollout field we keep (HEAD dropped both); v0.2 put it after Phase
+            ("Strategy", "string", ".spec.rollout.type", "Rollout strategy."),
             _AGE,
         ),
     ),
