@@ -136,7 +136,8 @@ async def _resolve_binding(
         return None, Check.bad(
             "ProviderCrossNamespace",
             f"provider binding {binding.name!r} points at namespace {target_ns}; cross-namespace providers are "
-            "disabled (move the Provider here or start the operator with cross-namespace providers allowed)",
+            f"disabled: move the Provider to namespace {namespace}, or run the operator with "
+            "OMNIA_OPERATOR_ALLOW_CROSS_NAMESPACE_PROVIDERS=true",
             requeue_after=None,
         )
     raw = await source.get("Provider", target_ns, ref.name)
@@ -159,16 +160,19 @@ async def _resolve_binding(
             "CapabilityMismatch",
             f"Provider {ref.name} does not declare capabilities {missing} required by binding {binding.name!r}",
         )
+    credential_spec = provider.spec.credential
+    if target_ns != namespace and credential_spec is not None and credential_spec.secret_ref is not None:
+        # Refused before the Secret is read: whether it exists or not, the pod could not mount it.
+        return None, Check.bad(
+            "ProviderCrossNamespace",
+            f"Provider {target_ns}/{ref.name} keeps its key in Secret {credential_spec.secret_ref.name} of namespace "
+            f"{target_ns}; a pod can only read Secrets of its own namespace: give that Provider "
+            f"credential.envVar or credential.filePath instead, or use a Provider in namespace {namespace}",
+            requeue_after=None,
+        )
     credential, check = await check_provider_credentials(provider, source)
     if not check.ok:
         return None, check
-    if credential is not None and target_ns != namespace:
-        return None, Check.bad(
-            "ProviderCrossNamespace",
-            f"Provider {target_ns}/{ref.name} keeps its key in a Secret of namespace {target_ns}; a pod can only "
-            "read Secrets of its own namespace: use credential.envVar/filePath or a Provider in this namespace",
-            requeue_after=None,
-        )
     return ResolvedProvider(binding.name, provider, credential), check
 
 
