@@ -18,7 +18,10 @@ CACHED_TOKENS = Counter(
 )
 COST = Counter("omnia_provider_cost_total", "Provider cost in USD", ["provider", "model"])
 TURN_DURATION = Histogram("omnia_runtime_turn_duration_seconds", "Conversation turn duration", ["status"])
-ACTIVE_SESSIONS = Gauge("omnia_runtime_active_sessions", "Converse streams in progress")
+ACTIVE_SESSIONS = Gauge(
+    "omnia_runtime_active_sessions",
+    "Converse calls in progress (counted from their first message; an idle pre-opened call is not one)",
+)
 VALIDATIONS = Counter(
     "omnia_validations_total",
     "Output validator runs on final answers (validator: its type; validator_type: the stage, always output here;"

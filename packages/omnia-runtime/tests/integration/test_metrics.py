@@ -212,7 +212,11 @@ async def test_active_sessions_rise_during_a_turn_and_fall_when_it_ends(tmp_path
                 result = runtime_pb2.ClientToolResult(call_id=call.id, result_json='{"ok": true}')
                 return runtime_pb2.ClientMessage(session_id="metered-2", client_tool_result=result)
 
+            # A pre-opened call (as a facade opens the next turn's call ahead) is no session until it speaks.
+            warm = stub.Converse(timeout=30)
+            await warm.wait_for_connection()
             frames = await turn(stub, "metered-2", "please confirm", on_tool_call=answer)
+            warm.cancel()
             after = await scrape(http)
     assert frames[-1].done.final_content == "Confirmed."
     assert during == [idle + 1]

@@ -90,16 +90,18 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
         context: grpc.aio.ServicerContext[runtime_pb2.ClientMessage, runtime_pb2.ServerMessage],
     ) -> AsyncIterator[runtime_pb2.ServerMessage]:
         # An async generator (not context.write) so gRPC interceptors such as OpenTelemetry's can wrap it.
+        # A call counts as an active session from its first message: a facade opens the next turn's call ahead of
+        # time (a warm call), and an idle one is not a conversation.
+        try:
+            async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
+                first = await anext(aiter(request_iterator), None)
+        except TimeoutError:
+            yield error_frame(InvalidRequestError("no ClientMessage received within 30s"))
+            return
+        if first is None:
+            return
         metrics.ACTIVE_SESSIONS.inc()
         try:
-            try:
-                async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
-                    first = await anext(aiter(request_iterator), None)
-            except TimeoutError:
-                yield error_frame(InvalidRequestError("no ClientMessage received within 30s"))
-                return
-            if first is None:
-                return
             yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=self.capabilities()))
             problem = self._check_first(first)
             if problem is not None:
