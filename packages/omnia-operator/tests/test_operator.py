@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from manifests import full_set, secret  # pyright: ignore[reportMissingImports]
+from prometheus_client import REGISTRY
 
 from omnia_operator.api.crds import all_crds
 from omnia_operator.controller.controller import ObjectKey
@@ -224,13 +225,20 @@ async def test_operator_converges_through_5xx_faults_dropped_watches_and_410(api
     async with (
         KubeClient.for_url(api.url) as client,
         KubeClient.for_url(api.url, retry=patient) as kube,
-        running(build_manager(client, _settings())),
+        running(build_manager(client, _settings())) as manager,
     ):
         await eventually(lambda: _true(api.watch_count > 0), "the informers to watch")
         api.faults.error_rate = 0.2
         await _create(kube, [o for o in full_set() if o["kind"] != "Secret"])
+        # The Secret informers saw no event since their first list (no Secret yet, no bookmarks), so their
+        # resourceVersion predates everything above: after the compaction their resumed watch must get 410.
+        secret_informers = [i for i in manager.informers if i.kind.kind == "Secret"]
+        assert secret_informers
+        lists_before = {id(i): i.lists for i in secret_informers}
+        gone_before = _watch_restarts("Secret", "gone")
         api.faults.drop_watches()
         api.compact()  # watches resuming from an old resourceVersion get 410 Gone and must relist
+        compacted_at = len(api.request_log)
         await kube.create(kinds.SECRET, secret("openai-key", {"OPENAI_API_KEY": "sk"}))
 
         async def deployed() -> bool:
@@ -240,3 +248,15 @@ async def test_operator_converges_through_5xx_faults_dropped_watches_and_410(api
         await eventually(deployed, "convergence despite faults")
         api.faults.error_rate = 0.0
         assert api.faults.injected > 0
+        # The relist really happened: counted by the informers and the metric, and seen by the API.
+        assert all(i.lists > lists_before[id(i)] for i in secret_informers)
+        assert _watch_restarts("Secret", "gone") > gone_before
+        relists = [r for r in api.request_log[compacted_at:] if r.resource == "secrets" and r.verb == "list"]
+        assert any(r.status == 200 for r in relists)
+        for informer in secret_informers:  # and the cache holds what was created while the watch was gone
+            assert informer.get("openai-key", NS) is not None
+
+
+def _watch_restarts(kind: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value("omnia_operator_watch_restarts_total", {"kind": kind, "reason": reason})
+    return value or 0.0
