@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from manifests import agent_runtime, full_set, pack_config_map, prompt_pack, provider, secret, tool_registry  # pyright: ignore[reportMissingImports]
-from tool_servers import MCP_SERVER, PYTHON  # pyright: ignore[reportMissingImports]
+from mcp_http_servers import hung_mcp_http_server  # pyright: ignore[reportMissingImports]
 from writes import writes_to  # pyright: ignore[reportMissingImports]
 
 from omnia_operator.api.crds import all_crds
@@ -161,22 +161,24 @@ async def test_each_dependency_change_rewrites_only_the_agent_that_uses_it(api: 
 
 
 async def test_hung_mcp_server_does_not_delay_other_reconciles(api: FakeKubeAPI, kube: KubeClient) -> None:
-    hung = {
-        "name": "stuck",
-        "type": "mcp",
-        "timeout": "60s",
-        "mcpConfig": {"transport": "stdio", "command": PYTHON, "args": [MCP_SERVER, "silent"]},
-    }
-    await kube.create(kinds.TOOL_REGISTRY, tool_registry("slow", handlers=[hung]))
-    await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
-    async with running(api):
-        await kube.create(kinds.TOOL_REGISTRY, tool_registry("tools"))
-        await _create(kube, full_set(toolRegistryRef={"name": "tools"}))
+    async with hung_mcp_http_server() as hung_endpoint:
+        hung = {
+            "name": "stuck",
+            "type": "mcp",
+            "timeout": "60s",
+            "mcpConfig": {"transport": "streamable-http", "endpoint": hung_endpoint},
+        }
+        await kube.create(kinds.TOOL_REGISTRY, tool_registry("slow", handlers=[hung]))
+        await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
+        async with running(api):
+            await kube.create(kinds.TOOL_REGISTRY, tool_registry("tools"))
+            await _create(kube, full_set(toolRegistryRef={"name": "tools"}))
 
-        async def others_done() -> bool:
-            registry = await kube.get(kinds.TOOL_REGISTRY, "tools", NS)
-            return (registry.get("status") or {}).get("phase") == "Ready" and await _hash(kube, "support") is not None
+            async def others_done() -> bool:
+                registry = await kube.get(kinds.TOOL_REGISTRY, "tools", NS)
+                phase = (registry.get("status") or {}).get("phase")
+                return phase == "Ready" and await _hash(kube, "support") is not None
 
-        await eventually(others_done, "the other registry and the agent while the MCP server hangs", timeout=8.0)
-        slow = await kube.get(kinds.TOOL_REGISTRY, "slow", NS)
-        assert "status" not in slow or not slow["status"].get("discoveredTools"), "the hung discovery is still going"
+            await eventually(others_done, "the other registry and the agent while the MCP server hangs", timeout=8.0)
+            slow = await kube.get(kinds.TOOL_REGISTRY, "slow", NS)
+            assert "status" not in slow or not slow["status"].get("discoveredTools"), "the hung discovery is going"

@@ -1,10 +1,12 @@
-"""A tiny MCP server run as a stdio subprocess by the ToolRegistry discovery tests.
+"""A tiny MCP server for the ToolRegistry discovery tests: served over streamable HTTP, or run as stdio.
 
-`python mcp_tools_server.py stdio` serves two tools; `python mcp_tools_server.py silent` reads stdin and
-never answers (a hung server).
+`build_server()` is the app the HTTP tests serve in-process (see mcp_http_servers.py). As a script,
+`python mcp_tools_server.py stdio [MARKER]` serves the same tools over stdio, first creating the file MARKER when
+given: the proof, in the tests, of whether anyone started the command.
 """
 
 import sys
+from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 
@@ -24,8 +26,6 @@ def build_server() -> MCPServer:
 
 
 if __name__ == "__main__":
-    if (sys.argv[1] if len(sys.argv) > 1 else "stdio") == "silent":
-        for _ in sys.stdin:
-            pass
-    else:
-        build_server().run("stdio")
+    if len(sys.argv) > 2:
+        Path(sys.argv[2]).write_text("started\n")
+    build_server().run("stdio")

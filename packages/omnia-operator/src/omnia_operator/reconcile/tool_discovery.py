@@ -1,14 +1,20 @@
 """Handler checks and live tool discovery for ToolRegistry status, using the runtime's own code.
 
-Validation is what the CRD schema cannot say: retry bounds that relate two fields, auth on a stdio MCP
-server, and whatever the runtime's `parse_tools_config` rejects (the exact config the agent pods will load).
+Validation is what the CRD schema cannot say: retry bounds that relate two fields, auth on a stdio MCP server, and
+whatever the runtime's `parse_tools_config` rejects (the exact config the agent pods will load).
 
-Discovery runs every self-describing handler (MCP, OpenAPI, gRPC without an inline `tool`) at once, each under
-its own timeout (the handler's `timeout`, capped by the operator's discovery timeout), so one hung server
-costs its registry at most that timeout and never holds up the other handlers. Results are cached per handler
-configuration for the re-discovery interval: the status write that follows a discovery triggers another
-reconcile, which must not contact every server again. A credential reaches discovery as a file in a private
-temporary directory (the runtime reads `authTokenPath`), deleted as soon as discovery ends.
+Discovery runs every self-describing network handler (MCP over streamable HTTP or SSE, OpenAPI, gRPC without an
+inline `tool`) at once, each under its own timeout (the handler's `timeout`, capped by the operator's discovery
+timeout), so one hung server costs its registry at most that timeout and never holds up the other handlers. Results
+are cached per handler configuration for the re-discovery interval: the status write that follows a discovery
+triggers another reconcile, which must not contact every server again. A credential reaches discovery as a file in
+a private temporary directory (the runtime reads `authTokenPath`), deleted as soon as discovery ends.
+
+The operator never starts a process. A stdio MCP handler's `command` runs in the agent's runtime container (the
+runtime discovers its tools at start-up); run here it would execute whatever a ToolRegistry author wrote with the
+operator's service account, which reads Secrets and creates Deployments, and the command lives in the runtime image
+anyway. Such handlers are reported as discovered by the runtime (`is_runtime_discovered`), and `ToolDiscovery`
+refuses a stdio entry outright, so no caller can make it spawn one.
 """
 
 import asyncio
@@ -32,10 +38,26 @@ MAX_TOOLS_PER_HANDLER = 128
 MAX_SCHEMA_BYTES = 32 * 1024
 MAX_DESCRIPTION = 4096
 SELF_DESCRIBING = ("mcp", "openapi")
+RUNTIME_DISCOVERY_REASON = (
+    "stdio handlers run in the agent's runtime, which lists their tools at start-up; the operator does not start them"
+)
+
+
+def is_runtime_discovered(handler: Handler) -> bool:
+    """A stdio MCP server: only the agent's runtime starts it, so only the runtime can list its tools."""
+    return handler.type == "mcp" and handler.mcp_config is not None and handler.mcp_config.transport == "stdio"
 
 
 def is_self_describing(handler: Handler) -> bool:
+    """The operator asks this handler's server for its tools (a network call; never a stdio process)."""
+    if is_runtime_discovered(handler):
+        return False
     return handler.type in SELF_DESCRIBING or (handler.type == "grpc" and handler.tool is None)
+
+
+def _is_stdio_entry(entry: Mapping[str, Any]) -> bool:
+    section = entry.get("mcpConfig")
+    return entry.get("type") == "mcp" and (not isinstance(section, Mapping) or section.get("transport") == "stdio")
 
 
 def _retry_problems(name: str, policy: RetryPolicy | None) -> list[str]:
@@ -171,6 +193,8 @@ class ToolDiscovery:
         from omnia_runtime.tools.discovery import discover
         from omnia_runtime.tools.errors import ToolDiscoveryError
 
+        if is_runtime_discovered(handler) or _is_stdio_entry(entry):
+            return HandlerDiscovery(error=f"handler {handler.name}: {RUNTIME_DISCOVERY_REASON}")
         timeout = min(parse_duration(handler.timeout), self.timeout)
         with tempfile.TemporaryDirectory(prefix="omnia-discovery-") as private:
             token_path = Path(private) / "credential"
@@ -180,6 +204,9 @@ class ToolDiscovery:
             parsed = parse_tools_config({"handlers": [_with_token_path(entry, str(token_path))]})
             if not parsed.handlers:
                 return HandlerDiscovery(error="; ".join(parsed.problems) or "handler could not be parsed")
+            mcp = parsed.handlers[0].mcp_config
+            if mcp is not None and mcp.transport == "stdio":  # never reached through the reconcile; a last guard
+                return HandlerDiscovery(error=f"handler {handler.name}: {RUNTIME_DISCOVERY_REASON}")
             try:
                 found = await discover(parsed.handlers[0], timeout=timeout)
             except ToolDiscoveryError as e:

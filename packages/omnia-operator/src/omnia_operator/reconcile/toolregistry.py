@@ -2,11 +2,14 @@
 
 Per handler: checks (tool_discovery.handler_problems), the credential Secret when auth is set, the endpoint
 (Service discovery by label selector, see resolve/endpoints.py), then tools: an inline `tool` is listed as
-declared; self-describing handlers (MCP, OpenAPI, gRPC without `tool`) are asked live through the runtime's
-discovery code, all at once and each under a timeout. Phase: Failed when a handler is invalid, Degraded when a
-tool is unavailable, else Ready. The key is requeued every re-discovery interval so servers that change
-their tools (or come up late) are picked up; `lastDiscoveryTime` only moves when the result changed, so an
-unchanged registry causes no writes.
+declared; self-describing network handlers (MCP over streamable HTTP/SSE, OpenAPI, gRPC without `tool`) are asked
+live through the runtime's discovery code, all at once and each under a timeout. A stdio MCP handler is never
+started here (its command would run with the operator's service account, and it lives in the runtime image): it
+gets one `Unknown` entry saying the agent's runtime lists its tools at start-up, which is the normal state of such
+a handler, so it neither degrades the registry nor turns `ToolsDiscovered` False; its condition message names it.
+Phase: Failed when a handler is invalid, Degraded when a tool is unavailable, else Ready. The key is requeued every
+re-discovery interval so servers that change their tools (or come up late) are picked up; `lastDiscoveryTime` only
+moves when the result changed, so an unchanged registry causes no writes.
 """
 
 from typing import Any
@@ -20,7 +23,13 @@ from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
 from omnia_operator.reconcile.conditions import make_condition, now
 from omnia_operator.reconcile.status_writer import write_status
-from omnia_operator.reconcile.tool_discovery import ToolDiscovery, handler_problems, is_self_describing
+from omnia_operator.reconcile.tool_discovery import (
+    RUNTIME_DISCOVERY_REASON,
+    ToolDiscovery,
+    handler_problems,
+    is_runtime_discovered,
+    is_self_describing,
+)
 from omnia_operator.resolve.endpoints import endpoint_from_services, selector_string
 from omnia_operator.resolve.providers import secret_value
 from omnia_operator.resolve.source import ObjectSource
@@ -38,6 +47,15 @@ def _unavailable(handler: Handler, error: str, endpoint: str | None = None) -> D
         status="Unavailable",
         error=error[:4096],
         endpoint=endpoint or None,
+    )
+
+
+def _runtime_discovered(handler: Handler) -> DiscoveredTool:
+    return DiscoveredTool(
+        name=handler.tool.name if handler.tool else handler.name,
+        handler_name=handler.name,
+        description=RUNTIME_DISCOVERY_REASON,
+        status="Unknown",
     )
 
 
@@ -104,6 +122,7 @@ class ToolRegistryReconciler:
         existing = old_status.conditions
         invalid: list[str] = []
         unavailable: list[str] = []
+        in_runtime: list[str] = []
         per_handler: dict[str, list[DiscoveredTool]] = {}
         jobs: dict[str, tuple[Handler, dict[str, Any], bytes | None]] = {}
         for handler in registry.spec.handlers:
@@ -120,7 +139,10 @@ class ToolRegistryReconciler:
                 unavailable.append(problem)
                 per_handler[handler.name] = [_unavailable(handler, problem, endpoint)]
                 continue
-            if is_self_describing(handler):
+            if is_runtime_discovered(handler):
+                in_runtime.append(handler.name)
+                per_handler[handler.name] = [_runtime_discovered(handler)]
+            elif is_self_describing(handler):
                 jobs[handler.name] = (handler, entry, credential)
             else:
                 per_handler[handler.name] = [_declared(handler, endpoint)]
@@ -134,6 +156,10 @@ class ToolRegistryReconciler:
                 per_handler[handler_name] = result.tools
         tools = [t for h in registry.spec.handlers for t in per_handler.get(h.name, [])][:MAX_STATUS_TOOLS]
         available = sum(t.status == "Available" for t in tools)
+        discovered = f"{available} tool(s) available"
+        if in_runtime:
+            discovered += "; listed by the agent's runtime at start-up (stdio, not started by the operator): "
+            discovered += ", ".join(in_runtime)
         conditions = [
             make_condition(
                 existing,
@@ -148,7 +174,7 @@ class ToolRegistryReconciler:
                 "ToolsDiscovered",
                 not unavailable and not invalid,
                 "ToolsDiscovered" if not unavailable else "DiscoveryFailed",
-                f"{available} tool(s) available" + (f"; unavailable: {'; '.join(unavailable)}" if unavailable else ""),
+                discovered + (f"; unavailable: {'; '.join(unavailable)}" if unavailable else ""),
                 generation,
             ),
         ]
