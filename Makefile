@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+UV := scripts/uv
 SYNC := $(UV) sync --all-packages --all-extras --frozen
 PYTEST_ARGS ?=
 
