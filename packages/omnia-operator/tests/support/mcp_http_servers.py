@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from mcp_tools_server import build_server  # pyright: ignore[reportMissingImports]
@@ -27,7 +27,7 @@ def _bound_socket() -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def _serve(app: Any, *, lifespan: str) -> AsyncIterator[str]:
+async def _serve(app: Any, *, lifespan: Literal["on", "off"]) -> AsyncIterator[str]:
     sock = _bound_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan, ws="none"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
