@@ -41,7 +41,7 @@ async def test_health_endpoints_and_metrics_report_traffic(runtime: ScriptedRunt
     assert f"omnia_agent_messages_received_total{{{labels}}} 1.0" in metrics
     assert f"omnia_agent_messages_sent_total{{{labels}}} " in metrics
     assert "omnia_agent_request_duration_seconds_bucket" in metrics
-    assert "omnia_facade_uploads_total" in metrics or "omnia_facade_upload_bytes_total" in metrics
+    assert f"omnia_facade_upload_bytes_total{{{labels}}} 0.0" in metrics, "a chat turn uploads nothing"
 
 
 async def test_upgrades_beyond_max_connections_get_503(runtime: ScriptedRuntime) -> None:

@@ -5,6 +5,8 @@ import httpx
 from jsonschema import Draft202012Validator
 from omnia_facade_testkit import ScriptedRuntime, facade_settings, recv_json, recv_until, running_facade, ws_connect
 
+from omnia_facade.sessions.base import Session
+from omnia_facade.sessions.memory import InMemorySessionStore
 from omnia_facade.settings import FacadeSettings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -61,8 +63,10 @@ async def test_upload_over_http_then_info_download_and_use_in_a_message(
 async def test_uploads_over_the_limit_of_a_forbidden_type_or_with_path_tricks_are_refused(
     runtime: ScriptedRuntime, tmp_path: Path
 ) -> None:
+    store = InMemorySessionStore(ttl=600)
+    await store.create(Session(id="s1", agent_name="test-agent", namespace="test-ns"))
     async with (
-        running_facade(media_settings(runtime, tmp_path)) as running,
+        running_facade(media_settings(runtime, tmp_path), session_store=store) as running,
         httpx.AsyncClient(base_url=running.http_url, timeout=10) as http,
     ):
         base = {"session_id": "s1", "filename": "a.png", "mime_type": "image/png"}

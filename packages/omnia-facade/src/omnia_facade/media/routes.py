@@ -2,7 +2,17 @@
 
 ``POST /media/request-upload`` answers with snake_case fields (as ``upload_ready`` does on the socket) and also the
 Go field names (``UploadID``, ``URL``, ``StorageRef``, ``ExpiresAt``, ``Method``) so clients of the Go facade work
-unchanged. Every endpoint needs the same credentials as the WebSocket upgrade.
+unchanged. Every endpoint needs the same credentials as the WebSocket upgrade (401 otherwise, before anything else
+is looked at).
+
+An upload is tied to a conversation: ``session_id`` must name a session in the session store (one that a WebSocket
+connection has used: sent a ``message`` or an ``upload_request``), else 404 with ``code: SESSION_NOT_FOUND``. When
+auth is on and the store recorded the session's owner (``Session.user_id``, the caller's ``Identity.subject``),
+only that caller may upload to it (403 otherwise). The upload id and the stored media then remember the requester:
+another caller's upload id, info or download answers 404, as if it did not exist. With auth off there is no
+identity to compare, so only the session's existence is checked.
+
+Error bodies are ``{"error": "<what to change>"}``, plus ``code`` where a protocol error code applies.
 """
 
 import logging
@@ -17,14 +27,19 @@ from pydantic import BaseModel, Field, ValidationError
 from omnia_facade.auth import Authenticator
 from omnia_facade.errors import (
     AuthError,
+    ErrorCode,
     FacadeError,
     MediaNotFoundError,
     OriginNotAllowedError,
+    SessionStoreError,
     UnsupportedMediaTypeError,
     UploadTooLargeError,
 )
-from omnia_facade.media.storage import LocalMediaStorage, PendingUpload
+from omnia_facade.identity import Identity
+from omnia_facade.media.storage import ID_PATTERN, LocalMediaStorage, PendingUpload
 from omnia_facade.metrics import FacadeMetrics
+from omnia_facade.sessions.base import SessionStore
+from omnia_facade.state import FacadeState
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +47,7 @@ MAX_REQUEST_BODY = 64 * 1024
 
 
 class UploadRequestBody(BaseModel):
-    session_id: str = Field(min_length=1, max_length=128)
+    session_id: str = Field(min_length=1, max_length=128, pattern=ID_PATTERN.pattern)
     filename: str = Field(min_length=1, max_length=1024)
     mime_type: str = Field(min_length=1, max_length=255)
     size_bytes: int = Field(ge=0)
@@ -65,6 +80,8 @@ def _status_for(exc: FacadeError) -> int:
         return 413
     if isinstance(exc, UnsupportedMediaTypeError):
         return 415
+    if isinstance(exc, SessionStoreError):
+        return 503
     return 400
 
 
@@ -72,17 +89,40 @@ def _error(exc: FacadeError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=_status_for(exc))
 
 
+async def session_refusal(store: SessionStore, session_id: str, caller: str | None) -> JSONResponse | None:
+    """Why ``caller`` may not upload to ``session_id`` (a 404 or 403 answer), or ``None`` when it may."""
+    session = await store.get(session_id)
+    if session is None:
+        return JSONResponse(
+            {
+                "error": f"session {session_id} is unknown or has expired: use the session_id of a WebSocket "
+                "connection that has sent a message or an upload_request, within the session's lifetime",
+                "code": ErrorCode.SESSION_NOT_FOUND,
+            },
+            status_code=404,
+        )
+    if caller is not None and session.user_id and session.user_id != caller:
+        return JSONResponse(
+            {"error": f"session {session_id} belongs to another caller: upload with the credentials that opened it"},
+            status_code=403,
+        )
+    return None
+
+
 def media_router(storage: LocalMediaStorage, auth: Authenticator, metrics: FacadeMetrics) -> APIRouter:
+    """The ``/media`` routes; the session store is the running app's (``app.state.facade``)."""
     router = APIRouter(prefix="/media")
 
-    async def admit(request: Request) -> None:
+    async def admit(request: Request) -> str | None:
+        """The caller's identity to check ownership against, or ``None`` when auth is off."""
         auth.check_origin(request.headers)
-        await auth.authenticate(request.headers)
+        identity: Identity = await auth.authenticate(request.headers)
+        return identity.subject if auth.configured else None
 
     @router.post("/request-upload")
     async def request_upload(request: Request) -> JSONResponse:
         try:
-            await admit(request)
+            caller = await admit(request)
             raw = await request.body()
             if len(raw) > MAX_REQUEST_BODY:
                 return JSONResponse({"error": "request body too large"}, status_code=413)
@@ -92,8 +132,17 @@ def media_router(storage: LocalMediaStorage, auth: Authenticator, metrics: Facad
                 first = e.errors()[0]
                 where = ".".join(str(p) for p in first["loc"]) or "body"
                 return JSONResponse({"error": f"invalid request: {where}: {first['msg']}"}, status_code=400)
+            state: FacadeState = request.app.state.facade
+            refusal = await session_refusal(state.store, body.session_id, caller)
+            if refusal is not None:
+                metrics.uploads_total.labels(status="rejected").inc()
+                return refusal
             upload = storage.request_upload(
-                session_id=body.session_id, filename=body.filename, mime_type=body.mime_type, size_bytes=body.size_bytes
+                session_id=body.session_id,
+                filename=body.filename,
+                mime_type=body.mime_type,
+                size_bytes=body.size_bytes,
+                owner=caller or "",
             )
         except FacadeError as e:
             metrics.uploads_total.labels(status="rejected").inc()
@@ -105,8 +154,10 @@ def media_router(storage: LocalMediaStorage, auth: Authenticator, metrics: Facad
     async def upload(upload_id: str, request: Request) -> JSONResponse:
         started = time.monotonic()
         try:
-            await admit(request)
-            info = await storage.receive(upload_id, request.headers.get("content-type"), request.stream())
+            caller = await admit(request)
+            info = await storage.receive(
+                upload_id, request.headers.get("content-type"), request.stream(), caller=caller
+            )
         except FacadeError as e:
             metrics.uploads_total.labels(status="failed").inc()
             return _error(e)
@@ -118,8 +169,8 @@ def media_router(storage: LocalMediaStorage, auth: Authenticator, metrics: Facad
     @router.get("/info/{session_id}/{media_id}")
     async def info(session_id: str, media_id: str, request: Request) -> JSONResponse:
         try:
-            await admit(request)
-            found = storage.info(session_id, media_id)
+            caller = await admit(request)
+            found = storage.info(session_id, media_id, caller=caller)
         except FacadeError as e:
             return _error(e)
         return JSONResponse(asdict(found))
@@ -127,8 +178,8 @@ def media_router(storage: LocalMediaStorage, auth: Authenticator, metrics: Facad
     @router.get("/download/{session_id}/{media_id}", response_model=None)
     async def download(session_id: str, media_id: str, request: Request) -> FileResponse | JSONResponse:
         try:
-            await admit(request)
-            path, found = storage.file(session_id, media_id)
+            caller = await admit(request)
+            path, found = storage.file(session_id, media_id, caller=caller)
         except FacadeError as e:
             metrics.downloads_total.labels(status="failed").inc()
             return _error(e)

@@ -7,7 +7,12 @@ and every resolved path must stay under the root, so no id can walk out of the d
 
 Upload ids are random, single use (taken on the first PUT, whatever its outcome) and expire after
 ``OMNIA_MEDIA_UPLOAD_URL_TTL``; they live in memory, so a pending upload does not survive a restart (stored
-media does). The number of pending uploads is bounded.
+media does). The number of pending uploads is bounded. Expiry is measured on an injectable monotonic clock.
+
+Ownership: a pending upload and the stored media remember the identity (``Identity.subject``) that requested them,
+in the metadata file as ``owner`` (never shown to clients). Callers that pass ``caller`` (the routes do when auth is
+on) see another owner's upload id or media as unknown (``MediaNotFoundError``), so a foreign id is neither spent
+nor revealed; ``caller=None`` skips the check (auth off, or the facade's own lookups).
 """
 
 import json
@@ -15,8 +20,8 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,6 +53,10 @@ def parse_storage_ref(ref: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def check_id(value: str, what: str) -> str:
     if not ID_PATTERN.match(value):
         raise MediaNotFoundError(f"invalid {what}: letters, digits, '-' and '_' only (at most 128)")
@@ -63,16 +72,13 @@ class PendingUpload:
     mime_type: str
     size_bytes: int
     expires_at: float
+    """On the storage's monotonic clock."""
+    expires_at_rfc3339: str
+    owner: str = ""
 
     @property
     def storage_ref(self) -> str:
         return storage_ref(self.session_id, self.media_id)
-
-    @property
-    def expires_at_rfc3339(self) -> str:
-        remaining = max(0.0, self.expires_at - time.monotonic())
-        moment = datetime.now(UTC) + timedelta(seconds=remaining)
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,14 @@ class MediaInfo:
     expires_at: str
 
 
+MEDIA_INFO_FIELDS = frozenset(f.name for f in fields(MediaInfo))
+
+
+def owned_by(caller: str | None, owner: str) -> bool:
+    """Whether ``caller`` may use something ``owner`` requested (``None``: no check; no recorded owner: anyone)."""
+    return caller is None or not owner or caller == owner
+
+
 class LocalMediaStorage:
     def __init__(
         self,
@@ -96,7 +110,9 @@ class LocalMediaStorage:
         allowed_types: frozenset[str],
         upload_ttl: float,
         media_ttl: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._root = root.resolve()
         self._max_file_size = max_file_size
         self._allowed_types = allowed_types
@@ -124,7 +140,9 @@ class LocalMediaStorage:
             )
         return base
 
-    def request_upload(self, *, session_id: str, filename: str, mime_type: str, size_bytes: int) -> PendingUpload:
+    def request_upload(
+        self, *, session_id: str, filename: str, mime_type: str, size_bytes: int, owner: str = ""
+    ) -> PendingUpload:
         if not ID_PATTERN.match(session_id):
             raise UploadFailedError("invalid session id for the upload")
         if size_bytes > self._max_file_size:
@@ -133,7 +151,7 @@ class LocalMediaStorage:
                 "(OMNIA_MEDIA_MAX_FILE_SIZE)"
             )
         mime = self._check_type(mime_type)
-        now = time.monotonic()
+        now = self._clock()
         self._pending = {key: up for key, up in self._pending.items() if up.expires_at > now}
         if len(self._pending) >= MAX_PENDING_UPLOADS:
             raise UploadFailedError("too many pending uploads; retry later")
@@ -145,16 +163,25 @@ class LocalMediaStorage:
             mime_type=mime,
             size_bytes=size_bytes,
             expires_at=now + self._upload_ttl,
+            expires_at_rfc3339=rfc3339(datetime.now(UTC) + timedelta(seconds=self._upload_ttl)),
+            owner=owner,
         )
         self._pending[upload.upload_id] = upload
         return upload
 
-    async def receive(self, upload_id: str, content_type: str | None, body: AsyncIterator[bytes]) -> MediaInfo:
-        """Store the body of a PUT; the upload id is spent whatever happens."""
+    async def receive(
+        self, upload_id: str, content_type: str | None, body: AsyncIterator[bytes], *, caller: str | None = None
+    ) -> MediaInfo:
+        """Store the body of a PUT; the upload id is spent whatever happens (unless it belongs to another caller)."""
         check_id(upload_id, "upload id")
-        upload = self._pending.pop(upload_id, None)
-        if upload is None or upload.expires_at <= time.monotonic():
-            raise MediaNotFoundError("unknown, used or expired upload id: request a new upload")
+        upload = self._pending.get(upload_id)
+        if upload is None or not owned_by(caller, upload.owner):
+            raise MediaNotFoundError("unknown or already used upload id: request a new upload")
+        del self._pending[upload_id]
+        if upload.expires_at <= self._clock():
+            raise MediaNotFoundError(
+                "upload id expired (OMNIA_MEDIA_UPLOAD_URL_TTL): request a new upload and PUT before its expires_at"
+            )
         if content_type and self._check_type(content_type) != upload.mime_type:
             raise UnsupportedMediaTypeError(
                 f"Content-Type {content_type[:100]!r} does not match the requested {upload.mime_type!r}"
@@ -181,12 +208,10 @@ class LocalMediaStorage:
                 filename=upload.filename,
                 mime_type=upload.mime_type,
                 size_bytes=size,
-                created_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                expires_at=(now + timedelta(seconds=self._media_ttl))
-                .isoformat(timespec="seconds")
-                .replace("+00:00", "Z"),
+                created_at=rfc3339(now),
+                expires_at=rfc3339(now + timedelta(seconds=self._media_ttl)),
             )
-            final.with_suffix(".json").write_text(json.dumps(asdict(info)))
+            final.with_suffix(".json").write_text(json.dumps({**asdict(info), "owner": upload.owner}))
             partial.replace(final)
         except OSError as e:
             raise UploadFailedError("the facade could not store the upload") from e
@@ -194,19 +219,19 @@ class LocalMediaStorage:
             partial.unlink(missing_ok=True)
         return info
 
-    def info(self, session_id: str, media_id: str) -> MediaInfo:
+    def info(self, session_id: str, media_id: str, *, caller: str | None = None) -> MediaInfo:
         path = self._path(session_id, media_id)
         try:
             data = json.loads(path.with_suffix(".json").read_text())
-            info = MediaInfo(**data)
-        except (OSError, ValueError, TypeError) as e:
+            info = MediaInfo(**{key: value for key, value in data.items() if key in MEDIA_INFO_FIELDS})
+            owner = str(data.get("owner", ""))
+        except (OSError, ValueError, TypeError, AttributeError) as e:
             raise MediaNotFoundError(f"no media {storage_ref(session_id, media_id)}") from e
-        if not path.is_file() or info.expires_at < datetime.now(UTC).isoformat(timespec="seconds").replace(
-            "+00:00", "Z"
-        ):
+        missing = not path.is_file() or not owned_by(caller, owner)
+        if missing or info.expires_at < rfc3339(datetime.now(UTC)):
             raise MediaNotFoundError(f"no media {storage_ref(session_id, media_id)} (missing or expired)")
         return info
 
-    def file(self, session_id: str, media_id: str) -> tuple[Path, MediaInfo]:
-        info = self.info(session_id, media_id)
+    def file(self, session_id: str, media_id: str, *, caller: str | None = None) -> tuple[Path, MediaInfo]:
+        info = self.info(session_id, media_id, caller=caller)
         return self._path(session_id, media_id), info
