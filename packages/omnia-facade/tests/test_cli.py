@@ -85,6 +85,8 @@ async def test_chat_cli_resumes_a_session_by_id() -> None:
         )
         async with asyncio.timeout(60):
             out, _ = await process.communicate(b"second\n")
+        async with asyncio.timeout(10):
+            await running.server.app.state.facade.wait_idle()  # the reply is saved after `done`
         log = await running.server.app.state.facade.store.messages(hello["session_id"])
     assert f"[connected, session {hello['session_id']}]" in out.decode()
     assert [m.content for m in log] == ["first", "first", "second", "second"]

@@ -56,6 +56,8 @@ async def test_resuming_a_known_session_continues_it(facade: RunningFacade) -> N
         await second.send(json.dumps({"type": "message", "content": "two", "session_id": hello["session_id"]}))
         frames = await recv_until(second, "done")
     assert frames[-1]["session_id"] == hello["session_id"]
+    async with asyncio.timeout(10):
+        await facade.server.app.state.facade.wait_idle()  # the reply is saved after `done`
     store = facade.server.app.state.facade.store
     log = await store.messages(hello["session_id"])
     assert [(m.role, m.content) for m in log] == [

@@ -108,7 +108,7 @@ async def test_a_first_message_the_store_cannot_take_is_an_error_and_no_turn(run
 
 
 @pytest.mark.parametrize("stuck_on", ["the session read", "the reply"])
-async def test_a_client_leaving_while_the_store_is_stuck_leaves_no_turn_in_flight(
+async def test_a_client_leaving_while_the_store_is_stuck_leaves_no_turn_in_flight_and_loses_no_message(
     runtime: ScriptedRuntime, stuck_on: str
 ) -> None:
     store = GatedStore()
@@ -126,6 +126,16 @@ async def test_a_client_leaving_while_the_store_is_stuck_leaves_no_turn_in_fligh
             async with asyncio.timeout(RECV_TIMEOUT):
                 await store.reads_waiting.wait()
         async with asyncio.timeout(RECV_TIMEOUT):
-            await state.wait_idle()
+            await state.wait_no_turns()
+        assert state.turns_in_flight == 0
+        assert state.saves_pending >= 1  # the closed connection still waits for the store
         store.open.set()
-    assert state.turns_in_flight == 0
+        async with asyncio.timeout(RECV_TIMEOUT):
+            await state.wait_idle()
+        log = await store.messages(session)
+    assert [(m.role, m.content) for m in log] == [
+        ("user", "one"),
+        ("assistant", "echo:one"),
+        ("user", "two"),
+        ("assistant", "echo:two"),
+    ]

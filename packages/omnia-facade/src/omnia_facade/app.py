@@ -95,6 +95,7 @@ def create_app(
             settings=settings, handler=handler, store=store, auth=auth, metrics=metrics, tracer=tracer, media=media
         )
         app.state.facade = state
+        metrics.warm_calls.set_function(lambda: float(getattr(handler, "warm_call_count", 0)))
         state.started = True
         logger.info("facade ready: handler=%s sessions=%s media=%s", handler.name, settings.session_type, bool(media))
         try:

@@ -3,6 +3,12 @@
 A connection is a receive loop in the ASGI handler's own coroutine, plus at most one turn task while a user
 message is being answered (the loop must keep reading ``tool_result`` frames meanwhile). An idle connection costs
 no task and a few small objects.
+
+The turn slot ("one turn in flight") is released the moment the turn's ``done`` or ``error`` frame has been sent:
+a client may send its next message right after ``done``. The turn's session-store writes (a known session's user
+message, the assistant's reply) go through the connection's ``SaveChain`` instead, in order, and the connection
+waits for them (bounded) when it closes. A new session's first message is still saved in front of its turn, after
+the writes before it: the store must know the session before the runtime is asked.
 """
 
 import asyncio
@@ -13,6 +19,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 from opentelemetry import propagate
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -25,6 +32,7 @@ from omnia_facade.errors import (
     MediaNotEnabledError,
     RateLimitedError,
     SessionExpiredError,
+    SessionStoreError,
     client_message_for,
     error_code_for,
 )
@@ -41,6 +49,7 @@ from omnia_facade.protocol import (
     parse_client_message,
 )
 from omnia_facade.relay import relay_turn
+from omnia_facade.save_chain import SaveChain
 from omnia_facade.sessions.base import Session, StoredMessage
 from omnia_facade.state import FacadeState
 from omnia_facade.token_bucket import TokenBucket
@@ -48,6 +57,10 @@ from omnia_facade.token_bucket import TokenBucket
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+MAX_PENDING_SAVES = 16
+"""Store writes a connection may have pending; beyond it the next turn waits for the store."""
+STORE_WAIT_TIMEOUT = 15.0
+"""How long a turn, or a closing connection, waits for the store writes before it."""
 
 
 class Connection:
@@ -80,6 +93,8 @@ class Connection:
         self._pending_calls: dict[str, float] = {}
         self._session_consent_grants: list[str] = []
         self._workspace = workspace
+        self._saves = SaveChain(limit=MAX_PENDING_SAVES, on_start=state.save_started, on_finish=state.save_finished)
+        self._group: asyncio.TaskGroup | None = None
 
     # ------------------------------------------------------------ sending
 
@@ -132,9 +147,13 @@ class Connection:
         )
         try:
             async with asyncio.TaskGroup() as group:
+                self._group = group
                 await self._receive_loop(group)
-                if self._turn_task is not None and not self._turn_task.done():
-                    self._turn_task.cancel()
+                task = self._turn_task
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.wait([task])
+                await self._saves.drain(STORE_WAIT_TIMEOUT)  # no reply is lost because the client left
         finally:
             self._state.handler.session_closed(self.session_id)
             if self._session_bound:
@@ -256,10 +275,16 @@ class Connection:
         user_message = StoredMessage(role="user", content=text, metadata=message.metadata or {})
         # The session this connection already serves is only refreshed in the store: that runs beside the turn.
         same_session = self._session_bound and message.session_id in (None, "", self.session_id)
+        saving: asyncio.Task[None] | None = None
         if same_session:
             session_id = self.session_id
             self._check_parts(parts, session_id)
+            await self._wait_for_store(self._saves.wait_for_room)
+            saving = self._saves.submit(
+                group, lambda: self._save_user_message(session_id, user_message), what="a user message"
+            )
         else:
+            await self._wait_for_store(self._saves.settled)
             session_id = await self._begin_session(message, parts)
             await self._state.store.append(session_id, user_message)
         request = TurnRequest(
@@ -273,7 +298,16 @@ class Connection:
             workspace=self._workspace,
         )
         self._state.turn_started()
-        self._turn_task = group.create_task(self._run_turn(request, user_message if same_session else None))
+        self._turn_task = group.create_task(self._run_turn(request, saving))
+
+    async def _wait_for_store(self, wait: Callable[[], Awaitable[None]]) -> None:
+        try:
+            async with asyncio.timeout(STORE_WAIT_TIMEOUT):
+                await wait()
+        except TimeoutError as e:
+            raise SessionStoreError(
+                "the session store is not keeping up with this conversation: retry the message shortly"
+            ) from e
 
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
@@ -298,9 +332,9 @@ class Connection:
     async def _save_user_message(self, session_id: str, message: StoredMessage) -> None:
         """Refresh the session in the store (re-created if it expired there) and log the user's message.
 
-        Runs beside the turn, so the store's round trips are not in front of the first chunk. Like the reply, a
-        message the store could not take does not fail the turn: the runtime keeps the conversation. A turn that
-        is cancelled while the store is still answering (the client left) cancels the save too.
+        Runs in the save chain, so the store's round trips are not in front of the first chunk. Like the reply, a
+        message the store could not take does not fail the turn (the runtime keeps the conversation): it is
+        logged and counted. A turn that is cancelled (the client left) cancels its pending save too.
         """
         store = self._state.store
         try:
@@ -308,20 +342,33 @@ class Connection:
                 await store.create(self._new_session(session_id))
             await store.append(session_id, message)
         except FacadeError:
+            self._state.metrics.session_saves_failed_total.labels(role="user").inc()
             logger.warning("could not save the user message of session %s", session_id)
 
-    async def _run_turn(self, request: TurnRequest, unsaved: StoredMessage | None = None) -> None:
+    async def _save_reply(self, session_id: str, content: str) -> None:
+        try:
+            await self._state.store.append(session_id, StoredMessage(role="assistant", content=content))
+        except FacadeError:
+            self._state.metrics.session_saves_failed_total.labels(role="assistant").inc()
+            logger.warning("could not save the assistant reply of session %s", session_id)
+
+    async def _run_turn(self, request: TurnRequest, saving: asyncio.Task[None] | None = None) -> None:
         state = self._state
-        metrics = state.metrics
-        started = time.monotonic()
-        status = "error"
-        metrics.requests_inflight.inc()
         attributes = {
             "session.id": request.session_id,
             "omnia.agent.name": self._agent,
             "omnia.agent.namespace": self._namespace,
         }
-        saving = None if unsaved is None else asyncio.create_task(self._save_user_message(request.session_id, unsaved))
+        started = time.monotonic()
+        released = False
+
+        def release(status: str, done: TurnDone | None = None) -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._end_turn(request.session_id, started, status, done)
+
+        state.metrics.requests_inflight.inc()
         try:
             with state.tracer.start_as_current_span("omnia.facade.message", attributes=attributes):
                 carrier: dict[str, str] = {}
@@ -337,44 +384,44 @@ class Connection:
                             self._pending_calls,
                             state.settings.facade_client_tool_timeout,
                         )
-                    status = "success"
-                    if saving is not None:
-                        await saving
-                    await self._record_reply(request.session_id, done)
+                        release("success", done)  # `done` is out: the client may send its next message
                 except asyncio.CancelledError:
-                    status = "cancelled"
+                    if not released and saving is not None and not saving.done():
+                        saving.cancel()  # the client left mid-turn, or the facade shuts down: nothing to keep
+                    release("cancelled")
                     raise
                 except FacadeError as e:
+                    if released:
+                        logger.warning("a finished turn of session %s failed closing: %s", request.session_id, e)
+                        return
                     if not isinstance(e, AgentUnavailableError):
                         logger.info("turn failed: %s", e)
                     await self.send_error(e)
                 except Exception as e:
                     logger.exception("unexpected failure during a turn")
-                    await self.send_error(e)
+                    if not released:
+                        await self.send_error(e)
         finally:
-            try:
-                if saving is not None and not saving.done():
-                    # A failed turn still saves the user's message; a cancelled one (the client left, shutdown)
-                    # cancels the save with it. The bookkeeping below runs whatever happens here. (No await when
-                    # the save is done: a client that sends its next message right after `done` must not find
-                    # this turn still in flight.)
-                    if status == "cancelled":
-                        saving.cancel()
-                    await _wait_or_cancel(saving)
-            finally:
-                self._stream = None
-                self._pending_calls.clear()
-                self._turn_task = None
-                metrics.requests_inflight.dec()
-                metrics.requests_total.labels(status=status).inc()
-                metrics.request_duration_seconds.labels(handler=state.handler.name).observe(time.monotonic() - started)
-                state.turn_finished()
+            release("error")
 
-    async def _record_reply(self, session_id: str, done: TurnDone) -> None:
-        try:
-            await self._state.store.append(session_id, StoredMessage(role="assistant", content=done.content))
-        except FacadeError:
-            logger.warning("could not save the assistant reply of session %s", session_id)
+    def _end_turn(self, session_id: str, started: float, status: str, done: TurnDone | None) -> None:
+        """Free the turn slot, queue the reply's save, book the turn's metrics.
+
+        Nothing here awaits: a client that sends its next message right after reading ``done`` must never find
+        the slot still taken by the turn that sent it.
+        """
+        if done is not None and self._group is not None:
+            content = done.content
+            self._saves.submit(self._group, lambda: self._save_reply(session_id, content), what="an assistant reply")
+        self._stream = None
+        self._pending_calls.clear()
+        self._turn_task = None
+        state = self._state
+        metrics = state.metrics
+        metrics.requests_inflight.dec()
+        metrics.requests_total.labels(status=status).inc()
+        metrics.request_duration_seconds.labels(handler=state.handler.name).observe(time.monotonic() - started)
+        state.turn_finished()
 
     async def _answer_tool(self, call_id: str, result_json: str, *, rejected: bool, reason: str) -> None:
         stream = self._stream
@@ -406,12 +453,3 @@ class Connection:
             expires_at=upload.expires_at_rfc3339,
         )
         await self.send(ServerMessage(type="upload_ready", session_id=session_id, upload_ready=ready).encode())
-
-
-async def _wait_or_cancel(task: asyncio.Task[None]) -> None:
-    """Wait for ``task``; when the waiter is cancelled meanwhile, cancel ``task`` too (it is never left behind)."""
-    try:
-        await asyncio.wait([task])
-    except asyncio.CancelledError:
-        task.cancel()
-        raise

@@ -61,6 +61,12 @@ class FacadeMetrics:
         )
         self.messages_received_total = counter("omnia_agent_messages_received_total", "Client frames received")
         self.messages_sent_total = counter("omnia_agent_messages_sent_total", "Server frames sent")
+        self.session_saves_failed_total = labelled_counter(
+            "omnia_facade_session_saves_failed_total",
+            "Session messages the store could not take (the turn went on; the log misses them)",
+            "role",
+        )
+        self.warm_calls = gauge("omnia_facade_warm_calls", "Runtime calls open ahead of a session's next turn")
         self.uploads_total = labelled_counter("omnia_facade_uploads_total", "Media uploads by outcome", "status")
         self.upload_bytes_total = counter("omnia_facade_upload_bytes_total", "Bytes of media stored")
         self.upload_duration_seconds = Histogram(

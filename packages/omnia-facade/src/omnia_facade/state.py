@@ -30,27 +30,52 @@ class FacadeState:
     draining: bool = False
     started: bool = False
     turns_in_flight: int = 0
+    saves_pending: int = 0
+    """Session-store writes of finished (or running) turns that the store has not answered yet."""
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _no_turns: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self._idle.set()
+        self._no_turns.set()
 
     def turn_started(self) -> None:
         self.turns_in_flight += 1
-        self._idle.clear()
+        self._update()
 
     def turn_finished(self) -> None:
-        self.turns_in_flight -= 1
-        if self.turns_in_flight <= 0:
-            self.turns_in_flight = 0
+        self.turns_in_flight = max(0, self.turns_in_flight - 1)
+        self._update()
+
+    def save_started(self) -> None:
+        self.saves_pending += 1
+        self._update()
+
+    def save_finished(self) -> None:
+        self.saves_pending = max(0, self.saves_pending - 1)
+        self._update()
+
+    def _update(self) -> None:
+        if self.turns_in_flight:
+            self._no_turns.clear()
+        else:
+            self._no_turns.set()
+        if self.turns_in_flight or self.saves_pending:
+            self._idle.clear()
+        else:
             self._idle.set()
 
     async def wait_idle(self) -> None:
-        """Until no turn is in flight (a turn is in flight until its connection has fully finished it)."""
+        """Until no turn is in flight and no session-store write is pending."""
         await self._idle.wait()
 
+    async def wait_no_turns(self) -> None:
+        """Until no turn is in flight (a turn ends when its ``done`` or ``error`` has been sent)."""
+        await self._no_turns.wait()
+
     async def drain(self, grace_seconds: float) -> None:
-        """Refuse new upgrades, let turns finish (at most ``grace_seconds``), then close every socket (1001)."""
+        """Refuse new upgrades, let turns finish and pending session writes land (at most ``grace_seconds``),
+        then close every socket (1001)."""
         self.draining = True
         try:
             async with asyncio.timeout(grace_seconds):

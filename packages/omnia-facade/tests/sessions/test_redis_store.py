@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import redis.asyncio as redis
@@ -81,6 +82,8 @@ async def test_facade_restart_loses_no_stored_session(redis_url: str, runtime: S
         await recv_json(ws)
         await ws.send(json.dumps({"type": "message", "content": "still?", "session_id": hello["session_id"]}))
         frames = await recv_until(ws, "done")
+        async with asyncio.timeout(10):
+            await second.server.app.state.facade.wait_idle()  # the reply is saved after `done`
         log = await second.server.app.state.facade.store.messages(hello["session_id"])
     assert frames[-1]["session_id"] == hello["session_id"]
     assert [m.content for m in log] == ["remember me", "echo:remember me", "still?", "echo:still?"]
