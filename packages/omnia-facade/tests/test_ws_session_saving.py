@@ -85,7 +85,7 @@ async def test_a_store_failure_while_saving_a_known_sessions_message_does_not_fa
         await ws.send(json.dumps({"type": "message", "content": "one"}))
         await recv_until(ws, "done")
         store.fail_appends = True
-        with caplog.at_level(logging.WARNING, logger="omnia_facade.connection"):
+        with caplog.at_level(logging.WARNING, logger="omnia_facade.session_writes"):
             await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
             frames = await recv_until(ws, "done")
             async with asyncio.timeout(RECV_TIMEOUT):

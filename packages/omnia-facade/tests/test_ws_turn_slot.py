@@ -196,7 +196,7 @@ async def test_a_reply_the_store_cannot_take_is_logged_and_counted_and_the_sessi
     settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
     async with running_facade(settings, session_store=store) as running, ws_connect(running.ws_url) as ws:
         session = (await recv_json(ws))["session_id"]
-        with caplog.at_level(logging.WARNING, logger="omnia_facade.connection"):
+        with caplog.at_level(logging.WARNING, logger="omnia_facade.session_writes"):
             await ws.send(json.dumps({"type": "message", "content": "one"}))
             await recv_until(ws, "done")
             async with asyncio.timeout(RECV_TIMEOUT):

@@ -6,7 +6,7 @@ no task and a few small objects.
 
 The turn slot ("one turn in flight") is released the moment the turn's ``done`` or ``error`` frame has been sent:
 a client may send its next message right after ``done``. The turn's session-store writes (a known session's user
-message, the assistant's reply) go through the connection's ``SaveChain`` instead, in order, and the connection
+message, the assistant's reply) go through the connection's ``SessionWrites`` instead, in order, and the connection
 waits for them (bounded) when it closes. A new session's first message is still saved in front of its turn, after
 the writes before it: the store must know the session before the runtime is asked.
 """
@@ -19,7 +19,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 from opentelemetry import propagate
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -32,7 +31,6 @@ from omnia_facade.errors import (
     MediaNotEnabledError,
     RateLimitedError,
     SessionExpiredError,
-    SessionStoreError,
     client_message_for,
     error_code_for,
 )
@@ -49,7 +47,7 @@ from omnia_facade.protocol import (
     parse_client_message,
 )
 from omnia_facade.relay import relay_turn
-from omnia_facade.save_chain import SaveChain
+from omnia_facade.session_writes import SessionWrites
 from omnia_facade.sessions.base import Session, StoredMessage
 from omnia_facade.state import FacadeState
 from omnia_facade.token_bucket import TokenBucket
@@ -57,10 +55,6 @@ from omnia_facade.token_bucket import TokenBucket
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-MAX_PENDING_SAVES = 16
-"""Store writes a connection may have pending; beyond it the next turn waits for the store."""
-STORE_WAIT_TIMEOUT = 15.0
-"""How long a turn, or a closing connection, waits for the store writes before it."""
 
 
 class Connection:
@@ -93,7 +87,7 @@ class Connection:
         self._pending_calls: dict[str, float] = {}
         self._session_consent_grants: list[str] = []
         self._workspace = workspace
-        self._saves = SaveChain(limit=MAX_PENDING_SAVES, on_start=state.save_started, on_finish=state.save_finished)
+        self._writes = SessionWrites(state, self._new_session)
         self._group: asyncio.TaskGroup | None = None
 
     # ------------------------------------------------------------ sending
@@ -153,7 +147,7 @@ class Connection:
                 if task is not None and not task.done():
                     task.cancel()
                     await asyncio.wait([task])
-                await self._saves.drain(STORE_WAIT_TIMEOUT)  # no reply is lost because the client left
+                await self._writes.drain()  # no reply is lost because the client left
         finally:
             self._state.handler.session_closed(self.session_id)
             if self._session_bound:
@@ -279,12 +273,10 @@ class Connection:
         if same_session:
             session_id = self.session_id
             self._check_parts(parts, session_id)
-            await self._wait_for_store(self._saves.wait_for_room)
-            saving = self._saves.submit(
-                group, lambda: self._save_user_message(session_id, user_message), what="a user message"
-            )
+            await self._writes.make_room()
+            saving = self._writes.user_message(group, session_id, user_message)
         else:
-            await self._wait_for_store(self._saves.settled)
+            await self._writes.settle()
             session_id = await self._begin_session(message, parts)
             await self._state.store.append(session_id, user_message)
         request = TurnRequest(
@@ -299,15 +291,6 @@ class Connection:
         )
         self._state.turn_started()
         self._turn_task = group.create_task(self._run_turn(request, saving))
-
-    async def _wait_for_store(self, wait: Callable[[], Awaitable[None]]) -> None:
-        try:
-            async with asyncio.timeout(STORE_WAIT_TIMEOUT):
-                await wait()
-        except TimeoutError as e:
-            raise SessionStoreError(
-                "the session store is not keeping up with this conversation: retry the message shortly"
-            ) from e
 
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
@@ -329,30 +312,11 @@ class Connection:
             )
         return session_id
 
-    async def _save_user_message(self, session_id: str, message: StoredMessage) -> None:
-        """Refresh the session in the store (re-created if it expired there) and log the user's message.
-
-        Runs in the save chain, so the store's round trips are not in front of the first chunk. Like the reply, a
-        message the store could not take does not fail the turn (the runtime keeps the conversation): it is
-        logged and counted. A turn that is cancelled (the client left) cancels its pending save too.
-        """
-        store = self._state.store
-        try:
-            if await store.get(session_id) is None:
-                await store.create(self._new_session(session_id))
-            await store.append(session_id, message)
-        except FacadeError:
-            self._state.metrics.session_saves_failed_total.labels(role="user").inc()
-            logger.warning("could not save the user message of session %s", session_id)
-
-    async def _save_reply(self, session_id: str, content: str) -> None:
-        try:
-            await self._state.store.append(session_id, StoredMessage(role="assistant", content=content))
-        except FacadeError:
-            self._state.metrics.session_saves_failed_total.labels(role="assistant").inc()
-            logger.warning("could not save the assistant reply of session %s", session_id)
-
     async def _run_turn(self, request: TurnRequest, saving: asyncio.Task[None] | None = None) -> None:
+        """Relay one turn; the slot is released the moment its ``done`` or ``error`` is out (``_end_turn``).
+
+        ``saving`` is the pending save of a known session's user message: cancelled with a turn cancelled midway.
+        """
         state = self._state
         attributes = {
             "session.id": request.session_id,
@@ -411,8 +375,7 @@ class Connection:
         the slot still taken by the turn that sent it.
         """
         if done is not None and self._group is not None:
-            content = done.content
-            self._saves.submit(self._group, lambda: self._save_reply(session_id, content), what="an assistant reply")
+            self._writes.reply(self._group, session_id, done.content)
         self._stream = None
         self._pending_calls.clear()
         self._turn_task = None
