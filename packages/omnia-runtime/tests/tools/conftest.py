@@ -7,10 +7,12 @@ service the HTTP and router tests call; its ``state`` lets a test script failure
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,3 +183,45 @@ def asgi_server() -> Callable[[Any], contextlib.AbstractAsyncContextManager[str]
 @pytest.fixture
 def crashing_server() -> Callable[[], contextlib.AbstractAsyncContextManager[str]]:
     return dying_server
+
+
+MCP_SERVER_SCRIPT = Path(__file__).with_name("mcp_server.py")
+
+
+@pytest.fixture(scope="session")
+def mcp_test_server() -> Any:
+    """The ``mcp_server.py`` module (its ``build_server()``), for in-process streamable HTTP and SSE servers."""
+    spec = importlib.util.spec_from_file_location("omnia_test_mcp_server", MCP_SERVER_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class TokenGate:
+    """ASGI middleware in front of a test service: answers 401 unless the credential header holds one of
+    ``accepted`` (a test rotates by changing the set), and records ``(method, path, header value)`` per request.
+    """
+
+    app: Any
+    accepted: set[str]
+    header: str = "authorization"
+    seen: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            value = headers.get(self.header, "")
+            self.seen.append((scope["method"], scope["path"], value))
+            if value not in self.accepted:
+                await PlainTextResponse("missing or wrong credential", status_code=401)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def token_gate() -> type[TokenGate]:
+    """``TokenGate`` itself (test modules cannot import from conftest under importlib mode)."""
+    return TokenGate

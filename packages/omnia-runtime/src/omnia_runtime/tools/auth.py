@@ -3,15 +3,25 @@
 The operator mounts the handler's secret at ``authTokenPath``; reading it per call means a rotated Secret is
 used as soon as the kubelet refreshes the file, without restarting the agent. For ``basic`` the file holds
 ``user:password``. The value never appears in logs or error messages, only the path does.
+
+The HTTP, gRPC and OpenAPI adapters build each request themselves and call ``auth_headers`` for it. The MCP
+HTTP transports (``sse``, ``streamable-http``) send many requests over one long-lived session, built inside
+the ``mcp`` package; ``CredentialFileAuth`` is an ``httpx2.Auth`` flow handed to that session's client, so
+every request it sends (each ``tools/call`` POST included) reads the file again, and a rotated token is used
+by the next call without reconnecting.
 """
 
+import asyncio
 import base64
+from collections.abc import AsyncGenerator, Generator
 from pathlib import Path
+
+import httpx2
 
 from omnia_runtime.tools.config import AuthFields
 from omnia_runtime.tools.errors import ToolRejectedError
 
-__all__ = ["MAX_CREDENTIAL_BYTES", "auth_headers"]
+__all__ = ["MAX_CREDENTIAL_BYTES", "CredentialFileAuth", "auth_headers", "has_credential"]
 
 MAX_CREDENTIAL_BYTES = 64 * 1024
 
@@ -31,9 +41,14 @@ def _read_credential(path: str) -> str:
     return value
 
 
+def has_credential(auth: AuthFields) -> bool:
+    """Whether the handler sends a credential read from ``authTokenPath``."""
+    return auth.auth_type not in (None, "none") and bool(auth.auth_token_path)
+
+
 def auth_headers(auth: AuthFields) -> dict[str, str]:
     """Headers carrying the handler's credential (empty when the handler has no auth)."""
-    if auth.auth_type in (None, "none") or not auth.auth_token_path:
+    if not has_credential(auth) or not auth.auth_token_path:
         return {}
     credential = _read_credential(auth.auth_token_path)
     if auth.auth_type == "basic":
@@ -42,3 +57,21 @@ def auth_headers(auth: AuthFields) -> dict[str, str]:
         encoded = base64.b64encode(credential.encode("utf-8")).decode("ascii")
         return {auth.auth_header: f"Basic {encoded}"}
     return {auth.auth_header: f"Bearer {credential}"}
+
+
+class CredentialFileAuth(httpx2.Auth):
+    """Sets the handler's credential header on every request, from the file as it is at that moment.
+
+    A file that cannot be read raises ``ToolRejectedError`` (naming the path) out of the request.
+    """
+
+    def __init__(self, auth: AuthFields) -> None:
+        self._auth = auth
+
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        request.headers.update(auth_headers(self._auth))
+        yield request
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        request.headers.update(await asyncio.to_thread(auth_headers, self._auth))
+        yield request

@@ -16,8 +16,11 @@ Lifecycle:
   within their own timeout.
 - ``aclose()`` stops the owner task and waits (bounded by the router) for the transport to close.
 
-Tools are filtered by ``toolFilter.allowlist``/``blocklist``. Credentials (``authTokenPath``) are read when a
-session connects, since the HTTP transports send headers per session; a rotated token is used on reconnect.
+Tools are filtered by ``toolFilter.allowlist``/``blocklist``. Credentials (``authTokenPath``, HTTP transports
+only) are read for every HTTP request the session sends, through ``CredentialFileAuth`` on the transport's
+client: a rotated token is used by the next call, without reconnecting. The file is also checked before a
+session connects and before a call is queued, so a missing or empty file fails that call with a message
+naming the path instead of breaking the session from inside the transport.
 """
 
 import asyncio
@@ -36,7 +39,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED
 
-from omnia_runtime.tools.auth import auth_headers
+from omnia_runtime.tools.auth import CredentialFileAuth, auth_headers, has_credential
 from omnia_runtime.tools.base import ToolCallContext, ToolResult, ToolSpec
 from omnia_runtime.tools.config import HandlerConfig, McpConfig
 from omnia_runtime.tools.errors import ToolBackendError, ToolDiscoveryError, ToolRejectedError
@@ -97,6 +100,7 @@ class McpToolAdapter:
         self._owner: asyncio.Task[None] | None = None
         self._first_session: asyncio.Future[list[ToolSpec]] | None = None
         self._closing = False
+        self._auth = CredentialFileAuth(self._config) if self._uses_credential() else None
         self.sessions_opened = 0
         """How many sessions were established (1 + reconnects); for health reporting and tests."""
 
@@ -106,6 +110,14 @@ class McpToolAdapter:
         self._first_session = asyncio.get_running_loop().create_future()
         self._owner = asyncio.create_task(self._own_session(), name=f"mcp-session:{self.handler.name}")
         return await asyncio.shield(self._first_session)
+
+    def _uses_credential(self) -> bool:
+        return self._config.transport != "stdio" and has_credential(self._config)
+
+    async def _check_credential(self) -> None:
+        """Raise ``ToolRejectedError`` (naming the path, never the value) when the credential cannot be read."""
+        if self._uses_credential():
+            await asyncio.to_thread(auth_headers, self._config)
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[ClientSession]:
@@ -117,14 +129,14 @@ class McpToolAdapter:
                 )
                 read, write = await stack.enter_async_context(stdio_client(parameters))
             elif config.transport == "sse":
+                await self._check_credential()
                 read, write = await stack.enter_async_context(
-                    sse_client(config.endpoint, headers=auth_headers(config), timeout=self.handler.timeout)
+                    sse_client(config.endpoint, timeout=self.handler.timeout, auth=self._auth)
                 )
             else:
+                await self._check_credential()
                 client = await stack.enter_async_context(
-                    httpx2.AsyncClient(
-                        headers=auth_headers(config), timeout=httpx2.Timeout(self.handler.timeout, read=300.0)
-                    )
+                    httpx2.AsyncClient(auth=self._auth, timeout=httpx2.Timeout(self.handler.timeout, read=300.0))
                 )
                 read, write = await stack.enter_async_context(
                     streamable_http_client(config.endpoint, http_client=client)
@@ -211,6 +223,7 @@ class McpToolAdapter:
     async def call(self, tool: ToolSpec, arguments: Mapping[str, Any], context: ToolCallContext) -> ToolResult:
         if self._owner is None or self._owner.done():
             raise ToolBackendError("the MCP session is not running", retryable=False)
+        await self._check_credential()
         call = _Call(tool.name, dict(arguments))
         try:
             self._queue.put_nowait(call)
