@@ -109,6 +109,17 @@ async def test_drain_cancels_writes_still_pending_after_the_grace_and_says_so(
     assert "1 session store writes still pending" in caplog.text
 
 
+async def test_a_write_submitted_after_the_owning_group_finished_is_refused_and_not_counted() -> None:
+    counts: list[str] = []
+    chain = SaveChain(limit=4, on_start=lambda: counts.append("start"))
+    async with asyncio.TaskGroup() as group:
+        pass
+    with pytest.raises(RuntimeError):
+        chain.submit(group, Gate([], "late"), what="late")
+    assert chain.pending == 0
+    assert counts == []
+
+
 def test_a_chain_needs_room_for_at_least_one_write() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SaveChain(limit=0)

@@ -374,8 +374,6 @@ class Connection:
         Nothing here awaits: a client that sends its next message right after reading ``done`` must never find
         the slot still taken by the turn that sent it.
         """
-        if done is not None and self._group is not None:
-            self._writes.reply(self._group, session_id, done.content)
         self._stream = None
         self._pending_calls.clear()
         self._turn_task = None
@@ -384,6 +382,8 @@ class Connection:
         metrics.requests_inflight.dec()
         metrics.requests_total.labels(status=status).inc()
         metrics.request_duration_seconds.labels(handler=state.handler.name).observe(time.monotonic() - started)
+        if done is not None and self._group is not None:
+            self._writes.reply(self._group, session_id, done.content)  # before the next turn's user message
         state.turn_finished()
 
     async def _answer_tool(self, call_id: str, result_json: str, *, rejected: bool, reason: str) -> None:

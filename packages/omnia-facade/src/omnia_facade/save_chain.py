@@ -58,7 +58,12 @@ class SaveChain:
         """Run ``write`` after every write submitted before it; ``what`` names it in logs."""
         self._forget_finished()
         previous = self._pending[-1] if self._pending else None
-        task = group.create_task(self._run(previous, write, what))
+        run = self._run(previous, write, what)
+        try:
+            task = group.create_task(run)
+        except RuntimeError:  # the group has finished: the write is refused, not left behind
+            run.close()
+            raise
         self._on_start()
         # A done callback, not a ``finally``: a task cancelled before its first step never runs its body.
         task.add_done_callback(lambda _: self._on_finish())

@@ -39,8 +39,12 @@ class SessionWrites:
         return self._chain.submit(group, lambda: self._save_user_message(session_id, message), what="a user message")
 
     def reply(self, group: asyncio.TaskGroup, session_id: str, content: str) -> None:
-        """Save the assistant's reply after the writes before it."""
-        self._chain.submit(group, lambda: self._save_reply(session_id, content), what="an assistant reply")
+        """Save the assistant's reply after the writes before it (not when the connection is already gone)."""
+        try:
+            self._chain.submit(group, lambda: self._save_reply(session_id, content), what="an assistant reply")
+        except RuntimeError:  # the connection's TaskGroup has finished: nothing may outlive it
+            self._state.metrics.session_saves_failed_total.labels(role="assistant").inc()
+            logger.warning("could not save the assistant reply of session %s: its connection is closed", session_id)
 
     async def make_room(self) -> None:
         """Until another write may be queued (``SessionStoreError`` when the store does not keep up)."""
