@@ -3,7 +3,8 @@
 There is no Docker engine on these machines, so the build is replayed without one: the test builds the
 wheels the Dockerfile builds, installs them with the same locked requirements (`uv export`, hash-checked)
 into a fresh virtualenv, starts the image's ENTRYPOINT and runs the image's HEALTHCHECK command until it
-succeeds.
+succeeds. The operator image needs a Kubernetes API: it gets the project's fake one (served from a thread,
+as the test is synchronous), and must also have listed and watched AgentRuntimes there.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import chart_harness as ch
 import pytest
+from fake_kube_thread import FakeKubeInThread
 
 DOCKER_DIR = ch.REPO_ROOT / "docker"
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -161,6 +164,7 @@ class StartedImage:
     healthcheck: list[str]
     env: dict[str, str]
     python: str
+    kube: FakeKubeInThread | None = None
 
 
 @pytest.fixture
@@ -186,6 +190,15 @@ def started_image(request: pytest.FixtureRequest, uv: str, tmp_path: Path) -> It
         "OMNIA_PROMPTPACK_PATH": str(pack),
         "OMNIA_PROVIDER_TYPE": "mock",
     }
+    stack = ExitStack()
+    kube = None
+    if name == "operator":
+        kube = stack.enter_context(FakeKubeInThread(crds=list(ch.load_crds().values())))
+        env |= {
+            "OMNIA_OPERATOR_KUBE_URL": kube.url,
+            "OMNIA_OPERATOR_BIND_HOST": "127.0.0.1",
+            "OMNIA_OPERATOR_METRICS_PORT": str(_free_port()),
+        }
     process = subprocess.Popen(
         [str(venv / "bin" / entrypoint[0]), *entrypoint[1:]],
         env=env,
@@ -194,19 +207,21 @@ def started_image(request: pytest.FixtureRequest, uv: str, tmp_path: Path) -> It
         stderr=subprocess.STDOUT,
         text=True,
     )
-    try:
-        yield StartedImage(name, process, dockerfile.json_instruction("HEALTHCHECK"), env, str(venv / "bin" / "python"))
-    finally:
-        process.terminate()
+    with stack:
         try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+            healthcheck = dockerfile.json_instruction("HEALTHCHECK")
+            yield StartedImage(name, process, healthcheck, env, str(venv / "bin" / "python"), kube)
+        finally:
+            process.terminate()
+            try:
+                process.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("started_image", ["facade", "runtime"], indirect=True)
+@pytest.mark.parametrize("started_image", sorted(IMAGES), indirect=True)
 def test_installed_image_starts_and_passes_its_healthcheck(started_image: StartedImage) -> None:
     image = started_image
     assert image.healthcheck[0] == "python"
@@ -227,6 +242,17 @@ def test_installed_image_starts_and_passes_its_healthcheck(started_image: Starte
             check=False,
         )
         if last.returncode == 0:
+            if image.kube is not None:
+                _assert_watches_agent_runtimes(image.kube, image.process)
             return
         time.sleep(0.2)  # bounded poll of the image's own health command, like Docker's HEALTHCHECK
     pytest.fail(f"the HEALTHCHECK command of {image.name} never succeeded: {last.stderr if last else ''}")
+
+
+def _assert_watches_agent_runtimes(kube: FakeKubeInThread, process: subprocess.Popen[str]) -> None:
+    """The healthy operator talks to the API it was given: it lists and watches AgentRuntimes there."""
+    deadline = time.monotonic() + 30
+    wanted = {("list", "agentruntimes"), ("watch", "agentruntimes")}
+    while not wanted <= kube.verbs_seen() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)  # bounded poll of the fake API's request log, which is filled from another thread
+    assert wanted <= kube.verbs_seen(), f"the operator never listed and watched AgentRuntimes: {kube.verbs_seen()}"
