@@ -1,6 +1,7 @@
 import asyncio
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,17 @@ async def test_server_that_dies_mid_call_fails_the_call_and_the_session_reconnec
         await router.aclose()
 
 
-async def test_calls_after_close_fail_cleanly() -> None:
+async def test_calls_after_close_fail_cleanly_and_the_server_process_is_gone() -> None:
     adapter = McpToolAdapter(mcp_handler())
-    specs = await adapter.start()
+    specs = {s.name: s for s in await adapter.start()}
+    pid = json.loads((await adapter.call(specs["whoami"], {}, CONTEXT)).content)["result"]
+    os.kill(pid, 0)  # the stdio server is our running child
     await adapter.aclose()
     await adapter.aclose()
+    with pytest.raises(ProcessLookupError):  # exited and reaped by the transport, not left as a zombie
+        os.kill(pid, 0)
     with pytest.raises(ToolBackendError, match="not running"):
-        await adapter.call(specs[0], {}, CONTEXT)
+        await adapter.call(specs["add"], {"a": 1, "b": 1}, CONTEXT)
 
 
 async def test_server_that_never_answers_times_out_without_blocking_other_handlers(backend, make_http_handler) -> None:
