@@ -106,8 +106,8 @@ reconcilers call; charts/omnia/tests/test_rbac.py fails when the operator makes 
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "create", "update", "delete"]
 - apiGroups: ["keda.sh"]
   resources: ["scaledobjects"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "list", "create", "update", "delete"]
 {{- end }}
