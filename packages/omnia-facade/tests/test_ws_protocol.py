@@ -94,6 +94,36 @@ async def test_frame_over_the_size_limit_is_refused_and_the_connection_survives(
     assert frames[-1]["content"] == "echo:small"
 
 
+async def test_frame_far_over_the_size_limit_closes_the_socket_with_1009_and_spares_its_neighbours(
+    runtime: ScriptedRuntime,
+) -> None:
+    """Past the limit plus 64 KiB the frame is not read at all: the WebSocket layer closes with 1009."""
+    from omnia_facade_testkit import facade_settings, running_facade
+    from websockets.exceptions import ConnectionClosed
+
+    from omnia_facade.server import FRAME_SLACK_BYTES
+
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}", facade_max_message_size=4096)
+    async with (
+        running_facade(settings) as running,
+        ws_connect(running.ws_url) as big,
+        ws_connect(running.ws_url) as neighbour,
+    ):
+        await recv_json(big)
+        await recv_json(neighbour)
+        await big.send(json.dumps({"type": "message", "content": "x" * (4096 + FRAME_SLACK_BYTES + 1)}))
+        async with asyncio.timeout(10):
+            try:
+                while True:
+                    await big.recv()
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd is not None else None
+        await neighbour.send(json.dumps({"type": "message", "content": "still here"}))
+        frames = await recv_until(neighbour, "done")
+    assert code == 1009
+    assert frames[-1]["content"] == "echo:still here"
+
+
 async def test_second_message_while_a_turn_is_in_flight_is_rate_limited(
     facade: RunningFacade, runtime: ScriptedRuntime
 ) -> None:

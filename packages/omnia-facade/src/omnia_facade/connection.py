@@ -405,7 +405,11 @@ class Connection:
         session_id = await self._resolve_session(message.session_id)
         self._bind_session()
         upload = media.request_upload(
-            session_id=session_id, filename=info.filename, mime_type=info.mime_type, size_bytes=info.size_bytes
+            session_id=session_id,
+            filename=info.filename,
+            mime_type=info.mime_type,
+            size_bytes=info.size_bytes,
+            owner=self._identity.subject,  # empty when unauthenticated: no owner to check
         )
         scheme = "https" if self._ws.url.scheme == "wss" else "http"
         url = f"{scheme}://{self._ws.url.netloc}/media/upload/{upload.upload_id}"

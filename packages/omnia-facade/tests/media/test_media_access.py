@@ -159,6 +159,29 @@ async def test_with_api_keys_only_the_session_owner_may_upload_and_see_its_media
     assert download_by_alice.content == PNG
 
 
+async def test_with_api_keys_an_upload_requested_over_the_socket_belongs_to_the_socket_caller(
+    runtime: ScriptedRuntime, tmp_path: Path
+) -> None:
+    async with (
+        running_facade(keyed_settings(runtime, tmp_path)) as running,
+        ws_connect(running.ws_url, additional_headers=bearer("alice")) as ws,
+        httpx.AsyncClient(base_url=running.http_url, timeout=10) as http,
+    ):
+        sid = (await recv_json(ws))["session_id"]
+        request = {"filename": "a.png", "mime_type": "image/png", "size_bytes": len(PNG)}
+        await ws.send(json.dumps({"type": "upload_request", "upload_request": request}))
+        ready = (await recv_until(ws, "upload_ready"))[-1]["upload_ready"]
+        media_id = ready["storage_ref"].rsplit("/", 1)[1]
+        png = {"Content-Type": "image/png"}
+        put_by_bob = await http.put(ready["upload_url"], content=PNG, headers={**png, **bearer("bob")})
+        put_by_alice = await http.put(ready["upload_url"], content=PNG, headers={**png, **bearer("alice")})
+        info_by_bob = await http.get(f"/media/info/{sid}/{media_id}", headers=bearer("bob"))
+
+    assert put_by_bob.status_code == 404, "another caller's upload id looks unknown"
+    assert put_by_alice.status_code == 201, put_by_alice.text
+    assert info_by_bob.status_code == 404
+
+
 async def test_a_message_with_a_storage_ref_of_another_session_is_refused_and_the_socket_stays_usable(
     runtime: ScriptedRuntime, tmp_path: Path
 ) -> None:
