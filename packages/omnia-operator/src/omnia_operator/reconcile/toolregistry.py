@@ -8,8 +8,9 @@ started here (its command would run with the operator's service account, and it 
 gets one `Unknown` entry saying the agent's runtime lists its tools at start-up, which is the normal state of such
 a handler, so it neither degrades the registry nor turns `ToolsDiscovered` False; its condition message names it.
 Phase: Failed when a handler is invalid, Degraded when a tool is unavailable, else Ready. The key is requeued every
-re-discovery interval so servers that change their tools (or come up late) are picked up; `lastDiscoveryTime` only
-moves when the result changed, so an unchanged registry causes no writes.
+re-discovery interval so servers that change their tools (or come up late) are picked up, and so is a handler whose
+selector now matches another Service (the operator does not watch Services it does not manage); `lastDiscoveryTime`
+only moves when the result changed, so an unchanged registry causes no writes.
 """
 
 from typing import Any
@@ -193,6 +194,9 @@ class ToolRegistryReconciler:
         await write_status(self._client, kinds.TOOL_REGISTRY, registry.raw, status)
         if invalid:
             return Outcome()
+        # Services are not watched here (the operator watches only its own), so a handler found through a
+        # selector follows a replaced Service only by being resolved again, like a server's tools.
+        periodic = bool(jobs) or any(h.selector is not None for h in registry.spec.handlers)
         if unavailable:
-            return Outcome(self.discovery.retry if jobs else SECRET_REQUEUE)
-        return Outcome(self.discovery.ttl if jobs else None)
+            return Outcome(self.discovery.retry if periodic else SECRET_REQUEUE)
+        return Outcome(self.discovery.ttl if periodic else None)
