@@ -137,7 +137,7 @@ def test_dev_fails_clearly_when_a_port_is_taken(tmp_path: Path) -> None:
         holder.listen()
         port = holder.getsockname()[1]
         done = subprocess.run(
-            _dev_argv("--runtime-port", str(port), "--port", str(free_port()), "--work-dir", str(tmp_path)),
+            _dev_argv("--runtime-port", str(port), "--port", str(_free_pair()), "--work-dir", str(tmp_path)),
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -86,13 +86,23 @@ def create_app(
     store = session_store if session_store is not None else build_session_store(settings)
     mode = runtime_client.name if runtime_client is not None else settings.handler_mode
     metrics = FacadeMetrics(agent=settings.agent_name, namespace=settings.namespace, handler=mode)
-    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("omnia_facade")
+    # Only an explicit provider (OMNIA_TRACING_ENABLED, or one passed in) traces: a global provider set up by other
+    # code in the process (FastAPI's own telemetry uses it) must not put trace context on turns (nor switch off
+    # warm calls).
+    tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer("omnia_facade")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         handler = runtime_client if runtime_client is not None else build_handler(settings)
         state = FacadeState(
-            settings=settings, handler=handler, store=store, auth=auth, metrics=metrics, tracer=tracer, media=media
+            settings=settings,
+            handler=handler,
+            store=store,
+            auth=auth,
+            metrics=metrics,
+            tracer=tracer,
+            media=media,
+            tracing=tracer_provider is not None,
         )
         app.state.facade = state
         metrics.warm_calls.set_function(lambda: float(getattr(handler, "warm_call_count", 0)))

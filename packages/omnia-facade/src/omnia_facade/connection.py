@@ -336,7 +336,8 @@ class Connection:
         try:
             with state.tracer.start_as_current_span("omnia.facade.message", attributes=attributes):
                 carrier: dict[str, str] = {}
-                propagate.inject(carrier)
+                if state.tracing:
+                    propagate.inject(carrier)
                 traced = dataclasses.replace(request, trace_headers=carrier)
                 try:
                     async with state.handler.turn(traced) as stream:

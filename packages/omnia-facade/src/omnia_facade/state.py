@@ -26,6 +26,8 @@ class FacadeState:
     metrics: FacadeMetrics
     tracer: Tracer
     media: LocalMediaStorage | None = None
+    tracing: bool = False
+    """Whether this facade traces (its own provider): only then does a turn carry trace context to the runtime."""
     connections: "set[Connection]" = field(default_factory=set)
     draining: bool = False
     started: bool = False
