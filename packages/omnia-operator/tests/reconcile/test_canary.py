@@ -5,6 +5,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from manifests import VALID_PACK, full_set  # pyright: ignore[reportMissingImports]
 from prometheus_client import REGISTRY
 
@@ -175,21 +176,28 @@ async def test_candidate_pods_never_ready_roll_back_automatically_with_the_reaso
     assert (status["phase"], status["canaryVersion"]) == ("Canary", "1.2.0")
 
 
-async def test_paused_canary_holds_its_weight_until_resumed(api: FakeKubeAPI, kube: KubeClient) -> None:
+PAUSES = {
+    "annotation": (
+        {"metadata": {"annotations": {PAUSE_ANNOTATION: "true"}}},
+        {"metadata": {"annotations": {PAUSE_ANNOTATION: None}}},
+    ),
+    "spec field": ({"spec": {"rollout": {"paused": True}}}, {"spec": {"rollout": {"paused": False}}}),
+}
+
+
+@pytest.mark.parametrize("how", PAUSES)
+async def test_paused_canary_holds_its_weight_until_resumed(api: FakeKubeAPI, kube: KubeClient, how: str) -> None:
+    pause, resume = PAUSES[how]
     clock = Clock()
     rig, _ = await start(kube, clock)
     await rig.publish("1.1.0")
     await rig.reconcile()
     await rig.pods_ready("support-canary")
-    await kube.patch(
-        kinds.PROMPT_PACK, "support", {"metadata": {"annotations": {PAUSE_ANNOTATION: "true"}}}, namespace=NS
-    )
+    await kube.patch(kinds.PROMPT_PACK, "support", pause, namespace=NS)
     clock.advance(30)
     status = await rig.reconcile()
     assert (status["canaryWeight"], status["paused"]) == (25, True)
-    await kube.patch(
-        kinds.PROMPT_PACK, "support", {"metadata": {"annotations": {PAUSE_ANNOTATION: None}}}, namespace=NS
-    )
+    await kube.patch(kinds.PROMPT_PACK, "support", resume, namespace=NS)
     status = await rig.reconcile()
     assert status["canaryWeight"] == 25
     assert "resumed" in status["rolloutMessage"]
