@@ -27,32 +27,6 @@ AGENT_NAMESPACE = "default"
 TEST_FIELD_MANAGER = "chart-test"
 POLL_SECONDS = 0.05
 
-# KEDA installed into the fake API: only its ScaledObject CRD, schemaless like an unknown CRD version.
-KEDA_SCALED_OBJECT_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "scaledobjects.keda.sh"},
-    "spec": {
-        "group": "keda.sh",
-        "scope": "Namespaced",
-        "names": {
-            "kind": "ScaledObject",
-            "plural": "scaledobjects",
-            "singular": "scaledobject",
-            "listKind": "ScaledObjectList",
-        },
-        "versions": [
-            {
-                "name": "v1alpha1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-            }
-        ],
-    },
-}
-
 
 def free_port() -> int:
     with socket.socket() as sock:

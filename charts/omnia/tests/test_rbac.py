@@ -17,7 +17,6 @@ import chart_harness as ch
 import pytest
 from operator_run import (
     AGENT_NAMESPACE,
-    KEDA_SCALED_OBJECT_CRD,
     apply,
     example_objects,
     operator_requests,
@@ -26,6 +25,7 @@ from operator_run import (
 
 from omnia_operator.kube import resources as kinds
 from omnia_operator.testing import fakekube
+from omnia_operator.testing.fakekube.keda import SCALED_OBJECT_CRD
 
 SERVICE_ACCOUNT = "omnia"
 EXAMPLE_DIRS = ["quickstart", "tools", "providers"]
@@ -118,7 +118,7 @@ def _scaled_agents(max_replicas: int | None) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def api() -> AsyncIterator[fakekube.FakeKubeAPI]:
-    async with fakekube.FakeKubeAPI(crds=[*ch.load_crds().values(), KEDA_SCALED_OBJECT_CRD]) as server:
+    async with fakekube.FakeKubeAPI(crds=[*ch.load_crds().values(), SCALED_OBJECT_CRD]) as server:
         yield server
 
 

@@ -1,76 +1,20 @@
 """The running operator against the fake API: a dependency change reaches exactly its dependents (writes are
 counted per object), and a hung tool server does not hold up other reconciles."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from manifests import agent_runtime, full_set, pack_config_map, prompt_pack, provider, secret, tool_registry  # pyright: ignore[reportMissingImports]
 from mcp_http_servers import hung_mcp_http_server  # pyright: ignore[reportMissingImports]
+from operator_loop import config_hash, create_all, eventually, running_operator  # pyright: ignore[reportMissingImports]
 from writes import writes_to  # pyright: ignore[reportMissingImports]
 
-from omnia_operator.api.crds import all_crds
 from omnia_operator.controller.manager import Manager
 from omnia_operator.kube import resources as kinds
-from omnia_operator.kube.client import KubeClient, RetryPolicy
-from omnia_operator.kube.errors import NotFoundError
-from omnia_operator.process import build_manager
-from omnia_operator.reconcile.kube_source import KINDS
-from omnia_operator.settings import OperatorSettings
+from omnia_operator.kube.client import KubeClient
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
-WAIT = 20.0
-HASH = "omnia.altairalabs.ai/config-hash"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
-    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
-        yield client
-
-
-@contextlib.asynccontextmanager
-async def running(api: FakeKubeAPI) -> AsyncIterator[Manager]:
-    settings = OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5)
-    async with KubeClient.for_url(api.url) as client, asyncio.TaskGroup() as group:
-        manager = build_manager(client, settings)
-        group.create_task(manager.run())
-        try:
-            yield manager
-        finally:
-            manager.stop()
-
-
-async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
-        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
-
-
-async def _hash(kube: KubeClient, name: str) -> str | None:
-    try:
-        deployment = await kube.get(kinds.DEPLOYMENT, name, NS)
-    except NotFoundError:
-        return None
-    return deployment["spec"]["template"]["metadata"]["annotations"].get(HASH)
 
 
 async def _idle(manager: Manager) -> bool:
@@ -92,25 +36,25 @@ def _other_agent_objects() -> list[dict[str, Any]]:
 
 
 async def test_each_dependency_change_rewrites_only_the_agent_that_uses_it(api: FakeKubeAPI, kube: KubeClient) -> None:
-    await _create(kube, [*full_set(toolRegistryRef={"name": "tools"}), tool_registry()])
+    await create_all(kube, [*full_set(toolRegistryRef={"name": "tools"}), tool_registry()])
     await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
-    await _create(kube, _other_agent_objects())
-    async with running(api) as manager:
+    await create_all(kube, _other_agent_objects())
+    async with running_operator(api) as manager:
 
         async def both_deployed() -> bool:
-            return await _hash(kube, "support") is not None and await _hash(kube, "other") is not None
+            return await config_hash(kube, "support") is not None and await config_hash(kube, "other") is not None
 
         await eventually(both_deployed, "both agents to deploy")
         await eventually(lambda: _idle(manager), "the operator to settle")
-        other_hash = await _hash(kube, "other")
+        other_hash = await config_hash(kube, "other")
 
         async def change(what: str, mutate: Callable[[], Awaitable[object]]) -> None:
-            before = await _hash(kube, "support")
+            before = await config_hash(kube, "support")
             mark = len(api.request_log)
             await mutate()
 
             async def rolled() -> bool:
-                return await _hash(kube, "support") != before
+                return await config_hash(kube, "support") != before
 
             await eventually(rolled, f"the support agent to roll after the {what} changed")
             await eventually(lambda: _idle(manager), "the operator to settle")
@@ -122,7 +66,7 @@ async def test_each_dependency_change_rewrites_only_the_agent_that_uses_it(api: 
             ):
                 assert writes_to(api, resource, name, since=mark) == 0, f"{what} change wrote {resource}/{name}"
             assert writes_to(api, "deployments", "support", since=mark) >= 1
-            assert await _hash(kube, "other") == other_hash
+            assert await config_hash(kube, "other") == other_hash
 
         async def registry() -> None:
             handlers = tool_registry()["spec"]["handlers"]
@@ -170,14 +114,14 @@ async def test_hung_mcp_server_does_not_delay_other_reconciles(api: FakeKubeAPI,
         }
         await kube.create(kinds.TOOL_REGISTRY, tool_registry("slow", handlers=[hung]))
         await kube.create(kinds.SECRET, secret("weather-token", {"token": "t"}))
-        async with running(api):
+        async with running_operator(api):
             await kube.create(kinds.TOOL_REGISTRY, tool_registry("tools"))
-            await _create(kube, full_set(toolRegistryRef={"name": "tools"}))
+            await create_all(kube, full_set(toolRegistryRef={"name": "tools"}))
 
             async def others_done() -> bool:
                 registry = await kube.get(kinds.TOOL_REGISTRY, "tools", NS)
                 phase = (registry.get("status") or {}).get("phase")
-                return phase == "Ready" and await _hash(kube, "support") is not None
+                return phase == "Ready" and await config_hash(kube, "support") is not None
 
             await eventually(others_done, "the other registry and the agent while the MCP server hangs", timeout=8.0)
             slow = await kube.get(kinds.TOOL_REGISTRY, "slow", NS)

@@ -4,11 +4,9 @@ rewrite exactly the three (counted per object in the fake's request log), roll e
 the fourth alone."""
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from manifests import (  # pyright: ignore[reportMissingImports]
     agent_runtime,
     pack_config_map,
@@ -17,57 +15,19 @@ from manifests import (  # pyright: ignore[reportMissingImports]
     secret,
     tool_registry,
 )
+from operator_loop import CONFIG_HASH, create_all, eventually, running_operator  # pyright: ignore[reportMissingImports]
 from writes import MUTATING, written  # pyright: ignore[reportMissingImports]
 
-from omnia_operator.api.crds import all_crds
 from omnia_operator.controller.manager import Manager
 from omnia_operator.kube import resources as kinds
-from omnia_operator.kube.client import KubeClient, RetryPolicy
+from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
-from omnia_operator.process import build_manager
-from omnia_operator.reconcile.kube_source import KINDS
-from omnia_operator.settings import OperatorSettings
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
-WAIT = 30.0
-HASH = "omnia.altairalabs.ai/config-hash"
 SHARING = ("alpha", "beta", "gamma")
 LONER = "loner"
 AGENTS = (*SHARING, LONER)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
-    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
-        yield client
-
-
-@contextlib.asynccontextmanager
-async def running(api: FakeKubeAPI) -> AsyncIterator[Manager]:
-    settings = OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5)
-    async with KubeClient.for_url(api.url) as client, asyncio.TaskGroup() as group:
-        manager = build_manager(client, settings)
-        group.create_task(manager.run())
-        try:
-            yield manager
-        finally:
-            manager.stop()
 
 
 def _objects() -> list[dict[str, Any]]:
@@ -95,12 +55,6 @@ def _objects() -> list[dict[str, Any]]:
     return [*shared, *sharing, *own]
 
 
-async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
-        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
-
-
 async def _hashes(kube: KubeClient) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name in AGENTS:
@@ -109,7 +63,7 @@ async def _hashes(kube: KubeClient) -> dict[str, str | None]:
         except NotFoundError:
             found[name] = None
             continue
-        found[name] = deployment["spec"]["template"]["metadata"]["annotations"].get(HASH)
+        found[name] = deployment["spec"]["template"]["metadata"]["annotations"].get(CONFIG_HASH)
     return found
 
 
@@ -159,8 +113,8 @@ CHANGES: list[tuple[str, Callable[[KubeClient], Awaitable[object]]]] = [
 async def test_a_shared_dependency_change_rewrites_exactly_its_three_dependents_and_not_the_fourth_agent(
     api: FakeKubeAPI, kube: KubeClient
 ) -> None:
-    await _create(kube, _objects())
-    async with running(api) as manager:
+    await create_all(kube, _objects())
+    async with running_operator(api) as manager:
 
         async def all_deployed() -> bool:
             return None not in (await _hashes(kube)).values()

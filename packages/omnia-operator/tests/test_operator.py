@@ -1,65 +1,30 @@
 """The operator process logic end to end against the fake API: informers, watches, controllers, shutdown."""
 
 import asyncio
-import contextlib
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import pytest
 from manifests import full_set, secret  # pyright: ignore[reportMissingImports]
+from operator_loop import WAIT, create_all, eventually, operator_settings, running  # pyright: ignore[reportMissingImports]
 from prometheus_client import REGISTRY
 
-from omnia_operator.api.crds import all_crds
 from omnia_operator.controller.controller import ObjectKey
-from omnia_operator.controller.manager import Manager
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient, RetryPolicy
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.process import build_manager
-from omnia_operator.reconcile.kube_source import KINDS
-from omnia_operator.settings import OperatorSettings
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
-WAIT = 15.0
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
-    """Wait until check() is true, polling the API; fails with `what` after timeout."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
-    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
-        yield client
-
-
-async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
-        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
 
 
 async def _condition(kube: KubeClient, type_: str) -> dict[str, Any] | None:
@@ -78,23 +43,9 @@ async def _exists(kube: KubeClient, kind: kinds.ResourceKind, name: str) -> bool
     return True
 
 
-@contextlib.asynccontextmanager
-async def running(manager: Manager) -> AsyncIterator[Manager]:
-    async with asyncio.TaskGroup() as group:
-        group.create_task(manager.run())
-        try:
-            yield manager
-        finally:
-            manager.stop()
-
-
-def _settings(**extra: Any) -> OperatorSettings:
-    return OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5, **extra)
-
-
 async def test_operator_converges_recovers_and_reacts_to_dependencies(api: FakeKubeAPI, kube: KubeClient) -> None:
-    async with KubeClient.for_url(api.url) as client, running(build_manager(client, _settings())):
-        await _create(kube, [o for o in full_set() if o["kind"] != "Secret"])
+    async with KubeClient.for_url(api.url) as client, running(build_manager(client, operator_settings())):
+        await create_all(kube, [o for o in full_set() if o["kind"] != "Secret"])
 
         async def provider_blocked() -> bool:
             condition = await _condition(kube, "ProviderReady")
@@ -146,8 +97,8 @@ async def test_operator_converges_recovers_and_reacts_to_dependencies(api: FakeK
 
 
 async def test_operator_settles_and_then_writes_nothing(api: FakeKubeAPI, kube: KubeClient) -> None:
-    async with KubeClient.for_url(api.url) as client, running(build_manager(client, _settings())) as manager:
-        await _create(kube, full_set())
+    async with KubeClient.for_url(api.url) as client, running(build_manager(client, operator_settings())) as manager:
+        await create_all(kube, full_set())
         await eventually(lambda: _exists(kube, kinds.DEPLOYMENT, "support"), "the Deployment")
 
         async def settled() -> bool:
@@ -167,7 +118,7 @@ async def test_operator_settles_and_then_writes_nothing(api: FakeKubeAPI, kube: 
 
 
 async def test_two_instances_with_leader_election_only_one_leads(api: FakeKubeAPI) -> None:
-    settings = _settings(leader_elect=True, leader_election_namespace=NS)
+    settings = operator_settings(leader_elect=True, leader_election_namespace=NS)
     async with KubeClient.for_url(api.url) as one, KubeClient.for_url(api.url) as two:
         first, second = build_manager(one, settings), build_manager(two, settings)
         async with running(first), running(second):
@@ -202,7 +153,7 @@ async def test_run_command_serves_health_and_metrics_and_stops_on_sigterm(api: F
                     return False
 
             await eventually(ready, "/readyz to answer 200")
-            await _create(kube, full_set())
+            await create_all(kube, full_set())
             await eventually(lambda: _exists(kube, kinds.DEPLOYMENT, "support"), "the subprocess operator to deploy")
             async with http.get(f"http://127.0.0.1:{metrics}/metrics") as response:
                 text = await response.text()
@@ -225,11 +176,11 @@ async def test_operator_converges_through_5xx_faults_dropped_watches_and_410(api
     async with (
         KubeClient.for_url(api.url) as client,
         KubeClient.for_url(api.url, retry=patient) as kube,
-        running(build_manager(client, _settings())) as manager,
+        running(build_manager(client, operator_settings())) as manager,
     ):
         await eventually(lambda: _true(api.watch_count > 0), "the informers to watch")
         api.faults.error_rate = 0.2
-        await _create(kube, [o for o in full_set() if o["kind"] != "Secret"])
+        await create_all(kube, [o for o in full_set() if o["kind"] != "Secret"])
         # The Secret informers saw no event since their first list (no Secret yet, no bookmarks), so their
         # resourceVersion predates everything above: after the compaction their resumed watch must get 410.
         secret_informers = [i for i in manager.informers if i.kind.kind == "Secret"]

@@ -5,64 +5,29 @@ the agent's pod (secretKeyRef is namespace-local), so even when crossing is allo
 with a message that says what to change.
 """
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import pytest
 from manifests import agent_runtime, pack_config_map, prompt_pack, provider, secret  # pyright: ignore[reportMissingImports]
+from operator_loop import create_all, eventually, operator_settings, running_operator  # pyright: ignore[reportMissingImports]
 
-from omnia_operator.api.crds import all_crds
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
-from omnia_operator.process import build_manager
-from omnia_operator.reconcile.kube_source import KINDS
-from omnia_operator.settings import OperatorSettings
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
 SHARED = "shared"
-WAIT = 15.0
 SHARED_REF = [{"name": "default", "providerRef": {"name": "llm", "namespace": SHARED}}]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    try:
-        async with asyncio.timeout(WAIT):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
 
 
 @contextlib.asynccontextmanager
 async def operator(api: FakeKubeAPI, *, allow: bool) -> AsyncIterator[KubeClient]:
     """A running operator (cross-namespace providers allowed or not) and a client for the test's own calls."""
-    settings = OperatorSettings(
-        facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5, allow_cross_namespace_providers=allow
-    )
-    async with KubeClient.for_url(api.url) as client, KubeClient.for_url(api.url) as kube:
-        manager = build_manager(client, settings)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(manager.run())
-            try:
-                yield kube
-            finally:
-                manager.stop()
-
-
-async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
-        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
+    settings = operator_settings(allow_cross_namespace_providers=allow)
+    async with running_operator(api, settings), KubeClient.for_url(api.url) as kube:
+        yield kube
 
 
 def _agent_side() -> list[dict[str, Any]]:
@@ -99,7 +64,7 @@ async def test_provider_in_another_namespace_is_refused_with_the_setting_named_w
     api: FakeKubeAPI,
 ) -> None:
     async with operator(api, allow=False) as kube:
-        await _create(kube, [provider("llm", namespace=SHARED, credential={"envVar": "LLM_KEY"}), *_agent_side()])
+        await create_all(kube, [provider("llm", namespace=SHARED, credential={"envVar": "LLM_KEY"}), *_agent_side()])
         await eventually(_condition_is(kube, "False", "ProviderCrossNamespace"), "ProviderReady=False")
         condition = await _provider_condition(kube)
         assert condition is not None
@@ -110,9 +75,11 @@ async def test_provider_in_another_namespace_is_refused_with_the_setting_named_w
 
 async def test_provider_in_another_namespace_drives_the_agent_when_crossing_is_on(api: FakeKubeAPI) -> None:
     async with operator(api, allow=True) as kube:
-        await _create(kube, _agent_side())  # the Provider comes later: its creation in `shared` wakes the agent
+        await create_all(kube, _agent_side())  # the Provider comes later: its creation in `shared` wakes the agent
         await eventually(_condition_is(kube, "False", "ProviderNotFound"), "ProviderReady=False/ProviderNotFound")
-        await _create(kube, [provider("llm", namespace=SHARED, model="gpt-shared", credential={"envVar": "LLM_KEY"})])
+        await create_all(
+            kube, [provider("llm", namespace=SHARED, model="gpt-shared", credential={"envVar": "LLM_KEY"})]
+        )
         await eventually(_condition_is(kube, "True"), "ProviderReady=True once the shared Provider exists")
 
         async def deployed() -> bool:
@@ -133,7 +100,7 @@ async def test_provider_with_a_secret_in_another_namespace_is_refused_even_when_
     async with operator(api, allow=True) as kube:
         shared_key = secret("llm-key", {"OPENAI_API_KEY": "sk-shared"}, namespace=SHARED)
         llm = provider("llm", namespace=SHARED, credential={"secretRef": {"name": "llm-key"}})
-        await _create(kube, [shared_key, llm, *_agent_side()])
+        await create_all(kube, [shared_key, llm, *_agent_side()])
         await eventually(_condition_is(kube, "False", "ProviderCrossNamespace"), "ProviderReady=False")
         condition = await _provider_condition(kube)
         assert condition is not None

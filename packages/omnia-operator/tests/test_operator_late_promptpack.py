@@ -2,62 +2,17 @@
 PromptPackReady=False, and becomes Ready once the PromptPack is created, without restarting the operator
 (the PromptPack watch maps the new object to the agents that name it)."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import pytest
 from manifests import full_set  # pyright: ignore[reportMissingImports]
+from operator_loop import create_all, eventually, running_operator  # pyright: ignore[reportMissingImports]
 
-from omnia_operator.api.crds import all_crds
-from omnia_operator.controller.manager import Manager
 from omnia_operator.kube import resources as kinds
-from omnia_operator.kube.client import KubeClient, RetryPolicy
+from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
-from omnia_operator.process import build_manager
-from omnia_operator.reconcile.kube_source import KINDS
-from omnia_operator.settings import OperatorSettings
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
-WAIT = 15.0
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    try:
-        async with asyncio.timeout(WAIT):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
-@contextlib.asynccontextmanager
-async def running(manager: Manager) -> AsyncIterator[Manager]:
-    async with asyncio.TaskGroup() as group:
-        group.create_task(manager.run())
-        try:
-            yield manager
-        finally:
-            manager.stop()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
-    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
-        yield client
-
-
-async def _create(kube: KubeClient, obj: dict[str, Any]) -> None:
-    meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
-    await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
 
 
 async def _agent_condition(kube: KubeClient, type_: str) -> dict[str, Any] | None:
@@ -81,11 +36,10 @@ async def test_agent_waiting_for_a_missing_promptpack_gets_ready_when_it_is_crea
 ) -> None:
     objects = full_set()
     pack = next(o for o in objects if o["kind"] == "PromptPack")
-    settings = OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5)
-    async with KubeClient.for_url(api.url) as client, running(build_manager(client, settings)):
+    async with running_operator(api):
         for obj in objects:
             if obj is not pack:
-                await _create(kube, obj)
+                await create_all(kube, [obj])
 
         async def waiting_for_pack() -> bool:
             condition = await _agent_condition(kube, "PromptPackReady")
@@ -94,7 +48,7 @@ async def test_agent_waiting_for_a_missing_promptpack_gets_ready_when_it_is_crea
         await eventually(waiting_for_pack, "PromptPackReady=False/PromptPackNotFound while the PromptPack is missing")
         assert not await _has_deployment(kube), "no Deployment may be built without a pack"
 
-        await _create(kube, pack)
+        await create_all(kube, [pack])
 
         async def pack_ready() -> bool:
             condition = await _agent_condition(kube, "PromptPackReady")

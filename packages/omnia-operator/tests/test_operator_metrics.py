@@ -12,15 +12,13 @@ import signal
 import socket
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import aiohttp
-import pytest
 from manifests import agent_runtime, pack_config_map, prompt_pack, provider, secret  # pyright: ignore[reportMissingImports]
+from operator_loop import eventually  # pyright: ignore[reportMissingImports]
 from prometheus_client.parser import text_string_to_metric_families
 
-from omnia_operator.api.crds import all_crds
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
@@ -46,15 +44,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    try:
-        async with asyncio.timeout(WAIT):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
 
 
 class Scraper:
@@ -95,12 +84,6 @@ def _restarts_by_kind(samples: Samples) -> dict[str, float]:
             kind = dict(series)["kind"]
             found[kind] = found.get(kind, 0.0) + sample
     return found
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
 
 
 async def _seed(kube: KubeClient) -> None:

@@ -5,74 +5,26 @@ The interval is the operator's `rediscovery_interval` setting, brought below its
 `model_copy` (which skips validation) so each test waits about a second for the requeue, not ten.
 """
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import pytest
 from changing_tool_servers import (  # pyright: ignore[reportMissingImports]
     changing_grpc_server,
     changing_mcp_server,
     changing_openapi_server,
 )
 from manifests import full_set, secret, tool_registry  # pyright: ignore[reportMissingImports]
+from operator_loop import config_hash, create_all, eventually, operator_settings, running_operator  # pyright: ignore[reportMissingImports]
 from writes import writes_to  # pyright: ignore[reportMissingImports]
 
-from omnia_operator.api.crds import all_crds
 from omnia_operator.controller.manager import Manager
 from omnia_operator.kube import resources as kinds
-from omnia_operator.kube.client import KubeClient, RetryPolicy
-from omnia_operator.kube.errors import NotFoundError
-from omnia_operator.process import build_manager
-from omnia_operator.reconcile.kube_source import KINDS
-from omnia_operator.settings import OperatorSettings
+from omnia_operator.kube.client import KubeClient
 from omnia_operator.testing.fakekube import FakeKubeAPI
 
 NS = "default"
-WAIT = 30.0
 INTERVAL = 1.0
-HASH = "omnia.altairalabs.ai/config-hash"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await check():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeKubeAPI]:
-    async with FakeKubeAPI(crds=all_crds(), bookmark_interval=None) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def kube(api: FakeKubeAPI) -> AsyncIterator[KubeClient]:
-    async with KubeClient.for_url(api.url, retry=RetryPolicy(attempts=3)) as client:
-        yield client
-
-
-@contextlib.asynccontextmanager
-async def running(api: FakeKubeAPI) -> AsyncIterator[Manager]:
-    settings = OperatorSettings(facade_image="f:1", runtime_image="r:1", workers=2, shutdown_timeout=5)
-    settings = settings.model_copy(update={"rediscovery_interval": INTERVAL})
-    async with KubeClient.for_url(api.url) as client, asyncio.TaskGroup() as group:
-        manager = build_manager(client, settings)
-        group.create_task(manager.run())
-        try:
-            yield manager
-        finally:
-            manager.stop()
-
-
-async def _create(kube: KubeClient, objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        meta = {k: v for k, v in obj["metadata"].items() if k not in ("uid", "generation")}
-        await kube.create(KINDS[obj["kind"]], {**obj, "metadata": meta})
+# below the setting's 10 s minimum, hence model_copy (no validation)
+FAST_REDISCOVERY = operator_settings().model_copy(update={"rediscovery_interval": INTERVAL})
 
 
 async def _idle(manager: Manager) -> bool:
@@ -86,14 +38,6 @@ async def _registry_status(kube: KubeClient) -> dict[str, Any]:
 async def _offered(kube: KubeClient) -> set[tuple[str, str]]:
     tools = (await _registry_status(kube)).get("discoveredTools") or []
     return {(t["handlerName"], t["name"]) for t in tools if t.get("status") == "Available"}
-
-
-async def _hash(kube: KubeClient, name: str = "support") -> str | None:
-    try:
-        deployment = await kube.get(kinds.DEPLOYMENT, name, NS)
-    except NotFoundError:
-        return None
-    return deployment["spec"]["template"]["metadata"]["annotations"].get(HASH)
 
 
 async def _tools_yaml(kube: KubeClient) -> str:
@@ -114,18 +58,18 @@ async def test_registry_status_follows_tool_servers_that_change_their_tools_on_t
             {"name": "calc", "type": "grpc", "grpcConfig": {"endpoint": calc.endpoint}},
         ]
         await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=handlers))
-        await _create(kube, full_set(toolRegistryRef={"name": "tools"}))
+        await create_all(kube, full_set(toolRegistryRef={"name": "tools"}))
         first = {("docs", "search_docs"), ("docs", "fetch_page"), ("pets", "listPets"), ("calc", "add")}
         first |= {("calc", "negate")}
-        async with running(api) as manager:
+        async with running_operator(api, FAST_REDISCOVERY) as manager:
 
             async def first_discovered() -> bool:
-                return await _offered(kube) == first and await _hash(kube) is not None
+                return await _offered(kube) == first and await config_hash(kube, "support") is not None
 
             await eventually(first_discovered, "the first discovery and the agent's Deployment")
             await eventually(lambda: _idle(manager), "the operator to settle")
             discovered_at = (await _registry_status(kube))["lastDiscoveryTime"]
-            tools_yaml, config_hash = await _tools_yaml(kube), await _hash(kube)
+            tools_yaml, hash_before = await _tools_yaml(kube), await config_hash(kube, "support")
 
             # Unchanged servers: the operator asks them again, and writes nothing.
             mark, asked = len(api.request_log), (pets.listings, calc.listings)
@@ -162,7 +106,7 @@ async def test_registry_status_follows_tool_servers_that_change_their_tools_on_t
             # starts), so a server's new tool list neither rewrites the agent's tools ConfigMap nor rolls its pods.
             await eventually(lambda: _idle(manager), "the operator to settle after the change")
             assert await _tools_yaml(kube) == tools_yaml
-            assert await _hash(kube) == config_hash
+            assert await config_hash(kube, "support") == hash_before
             assert writes_to(api, "configmaps", "support-tools", since=mark) == 0
             assert writes_to(api, "deployments", "support", since=mark) == 0
 
@@ -188,25 +132,25 @@ async def test_a_replaced_service_behind_a_selector_reaches_the_agents_tools_con
     }
     await kube.create(kinds.SERVICE, _service("weather-blue", 8080))
     await kube.create(kinds.TOOL_REGISTRY, tool_registry(handlers=[handler]))
-    await _create(kube, full_set(toolRegistryRef={"name": "tools"}))
+    await create_all(kube, full_set(toolRegistryRef={"name": "tools"}))
     await kube.create(kinds.SECRET, secret("unrelated", {"k": "v"}))
     blue = "http://weather-blue.default.svc.cluster.local:8080/v1/weather"
     green = "http://weather-green.default.svc.cluster.local:9090/v1/weather"
-    async with running(api) as manager:
+    async with running_operator(api, FAST_REDISCOVERY) as manager:
 
         async def on_blue() -> bool:
-            return await _hash(kube) is not None and blue in await _tools_yaml(kube)
+            return await config_hash(kube, "support") is not None and blue in await _tools_yaml(kube)
 
         await eventually(on_blue, "the agent's tools.yaml to point at the blue Service")
         await eventually(lambda: _idle(manager), "the operator to settle")
-        config_hash = await _hash(kube)
+        hash_before = await config_hash(kube, "support")
 
         # The operator watches only the Services it manages: only the re-discovery can notice this swap.
         await kube.delete(kinds.SERVICE, "weather-blue", namespace=NS)
         await kube.create(kinds.SERVICE, _service("weather-green", 9090))
 
         async def on_green() -> bool:
-            return green in await _tools_yaml(kube) and await _hash(kube) != config_hash
+            return green in await _tools_yaml(kube) and await config_hash(kube, "support") != hash_before
 
         await eventually(on_green, "the agent's tools.yaml and config hash to follow the green Service")
         assert blue not in await _tools_yaml(kube)

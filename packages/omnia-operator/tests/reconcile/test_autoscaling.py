@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from keda import SCALED_OBJECT_CRD  # pyright: ignore[reportMissingImports]
 from manifests import full_set  # pyright: ignore[reportMissingImports]
 from writes import writes_to  # pyright: ignore[reportMissingImports]
 
@@ -12,6 +11,7 @@ from omnia_operator.reconcile.agentruntime import AgentRuntimeReconciler
 from omnia_operator.reconcile.kube_source import KINDS, KubeObjectSource
 from omnia_operator.settings import AgentImages
 from omnia_operator.testing.fakekube import FakeKubeAPI
+from omnia_operator.testing.fakekube.keda import SCALED_OBJECT_CRD
 
 NS = "default"
 

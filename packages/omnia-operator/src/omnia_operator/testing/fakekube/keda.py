@@ -1,4 +1,5 @@
-"""A minimal KEDA ScaledObject CRD, to install KEDA into the fake API server."""
+"""A minimal KEDA ScaledObject CRD, to install KEDA into the fake API server (schemaless, like a CRD version the
+operator does not know)."""
 
 from typing import Any
 
