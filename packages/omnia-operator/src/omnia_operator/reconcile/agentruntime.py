@@ -13,7 +13,7 @@ from typing import Any
 
 from omnia_operator.api.models.agentruntime import AgentRollout, AgentRuntimeStatus, Replicas
 from omnia_operator.api.models.base import Condition, ObjectMeta
-from omnia_operator.api.models.resources import AgentRuntime, parse_agent_runtime, parse_metadata, parse_status
+from omnia_operator.api.models.resources import AgentRuntime, parse_agent_runtime, parse_metadata
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
@@ -22,7 +22,7 @@ from omnia_operator.reconcile.apply import ChildConflictError, apply_child, dele
 from omnia_operator.reconcile.child_cache import ChildCache
 from omnia_operator.reconcile.conditions import changed_conditions, check_condition, make_condition
 from omnia_operator.reconcile.events import EventRecorder
-from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.reconcile.status_writer import invalid_spec_status, write_status
 from omnia_operator.resolve.children import CANARY_SUFFIX
 from omnia_operator.resolve.plan import Resolution, resolve_agent
 from omnia_operator.resolve.source import ObjectSource
@@ -89,7 +89,9 @@ class AgentRuntimeReconciler:
         try:
             agent = parse_agent_runtime(raw)
         except InvalidResourceError as e:
-            await self._write_status(raw, _invalid_status(raw, str(e)))
+            await self._write_status(
+                raw, invalid_spec_status(raw, AgentRuntimeStatus, phase="Failed", condition="Ready", message=str(e))
+            )
             return Outcome()
         keda = await self._keda(agent)
         resolution = await resolve_agent(agent, self._source, self._images, keda_installed=keda)
@@ -211,17 +213,6 @@ class AgentRuntimeReconciler:
 
     async def _write_status(self, raw: dict[str, Any], status: AgentRuntimeStatus) -> None:
         await write_status(self._client, kinds.AGENT_RUNTIME, raw, status)
-
-
-def _invalid_status(raw: dict[str, Any], message: str) -> AgentRuntimeStatus:
-    """Failed with the parse problems in Ready; the old conditions keep their transition times."""
-    generation = parse_metadata(raw).generation
-    existing = parse_status(raw, AgentRuntimeStatus).conditions
-    return AgentRuntimeStatus(
-        phase="Failed",
-        observed_generation=generation,
-        conditions=[make_condition(existing, "Ready", False, "InvalidSpec", message, generation)],
-    )
 
 
 def _replicas(deployment: dict[str, Any]) -> Replicas:

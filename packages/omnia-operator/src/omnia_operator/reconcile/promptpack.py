@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from omnia_operator.api.models.base import Condition
 from omnia_operator.api.models.promptpack import PackAgentRollout, PackRollout, PromptPackStatus
-from omnia_operator.api.models.resources import parse_metadata, parse_prompt_pack, parse_status
+from omnia_operator.api.models.resources import parse_prompt_pack
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
@@ -26,7 +26,7 @@ from omnia_operator.reconcile.apply import apply_child, delete_if_owned, owned_b
 from omnia_operator.reconcile.conditions import make_condition, now
 from omnia_operator.reconcile.events import EventRecorder
 from omnia_operator.reconcile.rollout import CandidateHealth, Clock, advance, utc_now
-from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.reconcile.status_writer import invalid_spec_status, write_status
 from omnia_operator.resolve.children import CANARY_SUFFIX
 from omnia_operator.resolve.pack_checks import MAX_LISTED, MESSAGE_LISTED, summarize
 from omnia_operator.resolve.promptpacks import PACK_KEY, PackContent, load_pack_content, pack_name
@@ -161,12 +161,8 @@ class PromptPackReconciler:
         try:
             pack = parse_prompt_pack(raw)
         except InvalidResourceError as e:
-            generation = parse_metadata(raw).generation
-            existing = parse_status(raw, PromptPackStatus).conditions
-            invalid = PromptPackStatus(
-                phase="Failed",
-                observed_generation=generation,
-                conditions=[make_condition(existing, "SchemaValid", False, "InvalidSpec", str(e), generation)],
+            invalid = invalid_spec_status(
+                raw, PromptPackStatus, phase="Failed", condition="SchemaValid", message=str(e)
             )
             await write_status(self._client, kinds.PROMPT_PACK, raw, invalid)
             return Outcome()

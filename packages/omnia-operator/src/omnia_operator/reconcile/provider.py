@@ -1,14 +1,14 @@
 """Provider reconcile: the credential Secret exists and holds an expected key; model set unless mock."""
 
 from omnia_operator.api.models.provider import ProviderStatus
-from omnia_operator.api.models.resources import parse_metadata, parse_provider, parse_status
+from omnia_operator.api.models.resources import parse_provider
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
 from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
 from omnia_operator.reconcile.conditions import make_condition
-from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.reconcile.status_writer import invalid_spec_status, write_status
 from omnia_operator.resolve.providers import check_provider_credentials, unsupported_provider_fields
 from omnia_operator.resolve.source import ObjectSource
 
@@ -26,13 +26,7 @@ class ProviderReconciler:
         try:
             provider = parse_provider(raw)
         except InvalidResourceError as e:
-            generation = parse_metadata(raw).generation
-            existing = parse_status(raw, ProviderStatus).conditions
-            invalid = ProviderStatus(
-                phase="Error",
-                observed_generation=generation,
-                conditions=[make_condition(existing, "Ready", False, "InvalidSpec", str(e), generation)],
-            )
+            invalid = invalid_spec_status(raw, ProviderStatus, phase="Error", condition="Ready", message=str(e))
             await write_status(self._client, kinds.PROVIDER, raw, invalid)
             return Outcome()
         generation = provider.metadata.generation

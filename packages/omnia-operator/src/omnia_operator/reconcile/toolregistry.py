@@ -15,7 +15,7 @@ only moves when the result changed, so an unchanged registry causes no writes.
 
 from typing import Any
 
-from omnia_operator.api.models.resources import parse_metadata, parse_status, parse_tool_registry
+from omnia_operator.api.models.resources import parse_tool_registry
 from omnia_operator.api.models.toolregistry import DiscoveredTool, Handler, ToolRegistryStatus
 from omnia_operator.errors import InvalidResourceError
 from omnia_operator.kube import resources as kinds
@@ -23,7 +23,7 @@ from omnia_operator.kube.client import KubeClient
 from omnia_operator.kube.errors import NotFoundError
 from omnia_operator.reconcile.agentruntime import Outcome
 from omnia_operator.reconcile.conditions import make_condition, now
-from omnia_operator.reconcile.status_writer import write_status
+from omnia_operator.reconcile.status_writer import invalid_spec_status, write_status
 from omnia_operator.reconcile.tool_discovery import (
     RUNTIME_DISCOVERY_REASON,
     ToolDiscovery,
@@ -109,12 +109,8 @@ class ToolRegistryReconciler:
         try:
             registry = parse_tool_registry(raw)
         except InvalidResourceError as e:
-            generation = parse_metadata(raw).generation
-            existing = parse_status(raw, ToolRegistryStatus).conditions
-            invalid_spec = ToolRegistryStatus(
-                phase="Failed",
-                observed_generation=generation,
-                conditions=[make_condition(existing, "HandlersValid", False, "InvalidSpec", str(e), generation)],
+            invalid_spec = invalid_spec_status(
+                raw, ToolRegistryStatus, phase="Failed", condition="HandlersValid", message=str(e)
             )
             await write_status(self._client, kinds.TOOL_REGISTRY, raw, invalid_spec)
             return Outcome()
