@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -24,6 +25,16 @@ async def test_memory_store_round_trips_and_expires() -> None:
     expired = MemoryConversationStore(ttl=-1)
     await expired.save("s", HISTORY)
     assert not await expired.exists("s")
+
+
+async def test_memory_store_hides_an_expired_session_at_once_and_sweeps_it_out() -> None:
+    store = MemoryConversationStore(ttl=0.05)
+    await store.save("old", HISTORY)
+    assert await store.load("old") == HISTORY  # this read runs the periodic sweep: the next is a second away
+    await asyncio.sleep(0.1)
+    assert await store.load("old") is None  # expired: invisible before any sweep
+    assert not await store.exists("old")
+    assert await store.count() == 0  # counting sweeps
 
 
 async def test_trimming_never_starts_a_history_with_a_tool_result() -> None:

@@ -172,6 +172,24 @@ async def test_converse_runs_a_multi_round_tool_loop_and_refuses_bad_arguments(s
     )
 
 
+async def test_the_hello_arrives_when_the_stream_opens_before_any_message(settings: RuntimeSettings) -> None:
+    # A client that opens its call ahead of the turn (the facade's warm calls) has the hello before it writes,
+    # so the turn's first frame is text.
+    async with runtime(settings) as (_, stub):
+        call = stub.Converse(timeout=30)
+        try:
+            hello = await asyncio.wait_for(call.read(), timeout=10)
+            assert hello.WhichOneof("message") == "runtime_hello"
+            assert "client_tools" in hello.runtime_hello.capabilities
+            await call.write(runtime_pb2.ClientMessage(session_id="s-early", content="hi"))
+            rest = await read_all(call)
+        finally:
+            call.cancel()
+    assert kinds(rest)[0] == "chunk"
+    assert kinds(rest)[-1] == "done"
+    assert "runtime_hello" not in kinds(rest)  # one hello per stream
+
+
 async def test_client_tool_round_trip_on_the_same_stream(settings: RuntimeSettings) -> None:
     seen: list[runtime_pb2.ToolCall] = []
 
@@ -224,9 +242,16 @@ async def test_messages_over_the_grpc_size_limit_are_refused(settings: RuntimeSe
     async with runtime(settings) as (_, stub):
         call = stub.Converse(timeout=30)
         await call.write(runtime_pb2.ClientMessage(session_id="s", content="y" * 10_000))
+        received = []
+
+        async def read_to_the_end() -> None:
+            while True:  # the hello, sent when the stream opened, may still be read first
+                received.append((await call.read()).WhichOneof("message"))
+
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await call.read()
+            await read_to_the_end()
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert received in ([], ["runtime_hello"])
 
 
 def provider_requests(metrics_text: str) -> float:

@@ -42,32 +42,47 @@ def _trim(messages: Sequence[Message], limit: int) -> list[Message]:
 
 
 class MemoryConversationStore:
-    """Process-local store with a TTL refreshed on every write."""
+    """Process-local store with a TTL refreshed on every write.
+
+    A read looks at its own session's expiry only; expired sessions are swept at most once a second (and on
+    ``count``), so a turn never pays for scanning every stored session.
+    """
+
+    SWEEP_INTERVAL = 1.0
 
     def __init__(self, ttl: float, max_messages: int = 500) -> None:
         self._ttl = ttl
         self._max = max_messages
         self._data: dict[str, tuple[float, list[Message]]] = {}
+        self._next_sweep = 0.0
 
-    def _purge(self) -> None:
-        now = time.monotonic()
+    def _sweep(self, now: float, *, force: bool = False) -> None:
+        if not force and now < self._next_sweep:
+            return
+        self._next_sweep = now + self.SWEEP_INTERVAL
         for key in [k for k, (expires, _) in self._data.items() if expires <= now]:
             del self._data[key]
 
-    async def load(self, session_id: str) -> list[Message] | None:
-        self._purge()
+    def _live(self, session_id: str) -> list[Message] | None:
+        now = time.monotonic()
+        self._sweep(now)
         entry = self._data.get(session_id)
-        return list(entry[1]) if entry else None
+        if entry is None or entry[0] <= now:
+            return None
+        return entry[1]
+
+    async def load(self, session_id: str) -> list[Message] | None:
+        messages = self._live(session_id)
+        return list(messages) if messages is not None else None
 
     async def save(self, session_id: str, messages: Sequence[Message]) -> None:
         self._data[session_id] = (time.monotonic() + self._ttl, _trim(messages, self._max))
 
     async def exists(self, session_id: str) -> bool:
-        self._purge()
-        return session_id in self._data
+        return self._live(session_id) is not None
 
     async def count(self) -> int:
-        self._purge()
+        self._sweep(time.monotonic(), force=True)
         return len(self._data)
 
     async def aclose(self) -> None:

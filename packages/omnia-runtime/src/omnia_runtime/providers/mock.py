@@ -91,12 +91,12 @@ class MockProvider:
 
     def _reply(self, request: ChatRequest) -> tuple[str, list[Mapping[str, Any]]]:
         user_text = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        turn = 1 + sum(1 for m in request.messages if m.role == "assistant")
         fallback = self._config.get("defaultResponse") or f"Mock response to: {user_text}"
         scenario = self._scenario(request, user_text)
         if scenario is None:
             return str(fallback), []
         turns: Mapping[Any, Any] = scenario.get("turns") or {}
+        turn = 1 + sum(1 for m in request.messages if m.role == "assistant") if turns else 0
         step = turns.get(turn, turns.get(str(turn)))
         if step is None:
             return str(scenario.get("defaultResponse") or fallback), []

@@ -1,12 +1,16 @@
 """``omnia.runtime.v1.RuntimeService`` over ``grpc.aio``, serving any ``Handler``.
 
-Converse: read the first ``ClientMessage`` (bounded wait), answer ``runtime_hello``, run the handler with a
-``StreamEmitter``, and keep reading the client's side for ``client_tool_result`` messages; a handler failure
-ends the turn with one ``Error`` frame (never a hung stream). Messages larger than the configured limit are
-refused by gRPC itself (RESOURCE_EXHAUSTED); content longer than ``max_content_length`` gets an
-``INVALID_MESSAGE`` error frame. Identity comes from the ``x-omnia-*`` call metadata. Invoke failures (malformed
-``input_json`` included) abort with the table's status and ``"<Error.code>: <message>"`` as details; every failed
-turn or invocation is logged, with its traceback when unexpected (the client only sees ``INTERNAL_ERROR``).
+Converse: send ``runtime_hello`` as soon as the stream opens, read the first ``ClientMessage`` (bounded
+wait), run the handler with a ``StreamEmitter``, and keep reading the client's side for ``client_tool_result``
+messages; a handler failure ends the turn with one ``Error`` frame (never a hung stream). The hello is the first
+frame, as the contract requires, but it does not wait for the message: a client that opens its call ahead of the
+turn (the facade's warm calls) has it before the user has typed, and the turn's first frame is text.
+
+Messages larger than the configured limit are refused by gRPC itself (RESOURCE_EXHAUSTED); content longer than
+``max_content_length`` gets an ``INVALID_MESSAGE`` error frame. Identity comes from the ``x-omnia-*`` call
+metadata. Invoke failures (malformed ``input_json`` included) abort with the table's status and
+``"<Error.code>: <message>"`` as details; every failed turn or invocation is logged, with its traceback when
+unexpected (the client only sees ``INTERNAL_ERROR``).
 """
 
 import asyncio
@@ -92,6 +96,7 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
         # An async generator (not context.write) so gRPC interceptors such as OpenTelemetry's can wrap it.
         # A call counts as an active session from its first message: a facade opens the next turn's call ahead of
         # time (a warm call), and an idle one is not a conversation.
+        yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=self.capabilities()))
         try:
             async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
                 first = await anext(aiter(request_iterator), None)
@@ -102,7 +107,6 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
             return
         metrics.ACTIVE_SESSIONS.inc()
         try:
-            yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=self.capabilities()))
             problem = self._check_first(first)
             if problem is not None:
                 yield error_frame(problem)
