@@ -19,6 +19,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
 
 from opentelemetry import propagate
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -83,6 +84,7 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._closed = False
         self._turn_task: asyncio.Task[None] | None = None
+        self._turn_saving: asyncio.Task[None] | None = None
         self._stream: TurnStream | None = None
         self._pending_calls: dict[str, float] = {}
         self._session_consent_grants: list[str] = []
@@ -269,12 +271,10 @@ class Connection:
         user_message = StoredMessage(role="user", content=text, metadata=message.metadata or {})
         # The session this connection already serves is only refreshed in the store: that runs beside the turn.
         same_session = self._session_bound and message.session_id in (None, "", self.session_id)
-        saving: asyncio.Task[None] | None = None
         if same_session:
             session_id = self.session_id
             self._check_parts(parts, session_id)
             await self._writes.make_room()
-            saving = self._writes.user_message(group, session_id, user_message)
         else:
             await self._writes.settle()
             session_id = await self._begin_session(message, parts)
@@ -290,7 +290,9 @@ class Connection:
             workspace=self._workspace,
         )
         self._state.turn_started()
-        self._turn_task = group.create_task(self._run_turn(request, saving))
+        # The turn's task is created first, so it reaches the runtime before the user message's save runs.
+        self._turn_task = group.create_task(self._run_turn(request))
+        self._turn_saving = self._writes.user_message(group, session_id, user_message) if same_session else None
 
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
@@ -312,17 +314,13 @@ class Connection:
             )
         return session_id
 
-    async def _run_turn(self, request: TurnRequest, saving: asyncio.Task[None] | None = None) -> None:
+    async def _run_turn(self, request: TurnRequest) -> None:
         """Relay one turn; the slot is released the moment its ``done`` or ``error`` is out (``_end_turn``).
 
-        ``saving`` is the pending save of a known session's user message: cancelled with a turn cancelled midway.
+        ``_turn_saving`` is the pending save of a known session's user message: cancelled with a turn cancelled
+        midway.
         """
         state = self._state
-        attributes = {
-            "session.id": request.session_id,
-            "omnia.agent.name": self._agent,
-            "omnia.agent.namespace": self._namespace,
-        }
         started = time.monotonic()
         released = False
 
@@ -334,13 +332,9 @@ class Connection:
 
         state.metrics.requests_inflight.inc()
         try:
-            with state.tracer.start_as_current_span("omnia.facade.message", attributes=attributes):
-                carrier: dict[str, str] = {}
-                if state.tracing:
-                    propagate.inject(carrier)
-                traced = dataclasses.replace(request, trace_headers=carrier)
+            with self._turn_span(request) as request:
                 try:
-                    async with state.handler.turn(traced) as stream:
+                    async with state.handler.turn(request) as stream:
                         self._stream = stream
                         done = await relay_turn(
                             stream,
@@ -351,6 +345,7 @@ class Connection:
                         )
                         release("success", done)  # `done` is out: the client may send its next message
                 except asyncio.CancelledError:
+                    saving = self._turn_saving
                     if not released and saving is not None and not saving.done():
                         saving.cancel()  # the client left mid-turn, or the facade shuts down: nothing to keep
                     release("cancelled")
@@ -369,6 +364,23 @@ class Connection:
         finally:
             release("error")
 
+    @contextlib.contextmanager
+    def _turn_span(self, request: TurnRequest) -> Iterator[TurnRequest]:
+        """The turn's span, and the request carrying its trace context to the runtime (as is when not tracing)."""
+        state = self._state
+        if not state.tracing:
+            yield request
+            return
+        attributes = {
+            "session.id": request.session_id,
+            "omnia.agent.name": self._agent,
+            "omnia.agent.namespace": self._namespace,
+        }
+        with state.tracer.start_as_current_span("omnia.facade.message", attributes=attributes):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            yield dataclasses.replace(request, trace_headers=carrier)
+
     def _end_turn(self, session_id: str, started: float, status: str, done: TurnDone | None) -> None:
         """Free the turn slot, queue the reply's save, book the turn's metrics.
 
@@ -378,6 +390,7 @@ class Connection:
         self._stream = None
         self._pending_calls.clear()
         self._turn_task = None
+        self._turn_saving = None
         state = self._state
         metrics = state.metrics
         metrics.requests_inflight.dec()

@@ -70,6 +70,10 @@ class SaveChain:
         self._pending.append(task)
         return task
 
+    def has_room(self) -> bool:
+        """Whether another write may be submitted now."""
+        return self.pending < self._limit
+
     async def wait_for_room(self) -> None:
         """Until fewer than ``limit`` writes are pending (callers bound the wait)."""
         while self.pending >= self._limit:

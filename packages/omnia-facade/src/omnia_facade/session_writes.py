@@ -48,7 +48,8 @@ class SessionWrites:
 
     async def make_room(self) -> None:
         """Until another write may be queued (``SessionStoreError`` when the store does not keep up)."""
-        await self._bounded(self._chain.wait_for_room)
+        if not self._chain.has_room():
+            await self._bounded(self._chain.wait_for_room)
 
     async def settle(self) -> None:
         """Until every queued write has landed (``SessionStoreError`` when the store does not keep up)."""
