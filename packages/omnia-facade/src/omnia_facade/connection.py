@@ -267,8 +267,6 @@ class Connection:
             raise InvalidMessageError("a 'message' needs non-empty 'content' or 'parts'")
         if message.session_consent_grants:
             self._session_consent_grants = list(message.session_consent_grants)
-        text = content or " ".join(part.text for part in parts if part.text)
-        user_message = StoredMessage(role="user", content=text, metadata=message.metadata or {})
         # The session this connection already serves is only refreshed in the store: that runs beside the turn.
         same_session = self._session_bound and message.session_id in (None, "", self.session_id)
         if same_session:
@@ -278,7 +276,7 @@ class Connection:
         else:
             await self._writes.settle()
             session_id = await self._begin_session(message, parts)
-            await self._state.store.append(session_id, user_message)
+            await self._state.store.append(session_id, _user_message(message))
         request = TurnRequest(
             session_id=session_id,
             request_id=str(uuid.uuid4()),
@@ -292,7 +290,8 @@ class Connection:
         self._state.turn_started()
         # The turn's task is created first, so it reaches the runtime before the user message's save runs.
         self._turn_task = group.create_task(self._run_turn(request))
-        self._turn_saving = self._writes.user_message(group, session_id, user_message) if same_session else None
+        if same_session:
+            self._turn_saving = self._writes.user_message(group, session_id, _user_message(message))
 
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
@@ -434,3 +433,10 @@ class Connection:
             expires_at=upload.expires_at_rfc3339,
         )
         await self.send(ServerMessage(type="upload_ready", session_id=session_id, upload_ready=ready).encode())
+
+
+def _user_message(message: ClientMessage) -> StoredMessage:
+    """The store's entry for the user's ``message``: its content, or its parts' text."""
+    parts = message.parts or []
+    text = message.content or " ".join(part.text for part in parts if part.text)
+    return StoredMessage(role="user", content=text, metadata=message.metadata or {})

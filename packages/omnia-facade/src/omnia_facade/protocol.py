@@ -97,7 +97,21 @@ class ClientMessage(_Lenient):
 
 
 def parse_client_message(text: str) -> ClientMessage:
-    """Parse one text frame; raise ``InvalidMessageError`` saying what is wrong."""
+    """Parse one text frame; raise ``InvalidMessageError`` saying what is wrong.
+
+    A well-formed frame is parsed and validated in one pass; only a frame that fails is parsed again, step by step,
+    to say what is wrong with it.
+    """
+    try:
+        message = ClientMessage.model_validate_json(text)
+    except ValidationError:
+        message = None
+    if message is None or message.type not in CLIENT_MESSAGE_TYPES:
+        return _parse_step_by_step(text)
+    return message
+
+
+def _parse_step_by_step(text: str) -> ClientMessage:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

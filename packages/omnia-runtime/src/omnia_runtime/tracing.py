@@ -12,11 +12,13 @@ process exits.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Tracer
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, Span, Tracer
 
 from omnia_runtime.settings import RuntimeSettings
 
@@ -30,8 +32,29 @@ SHUTDOWN_TIMEOUT = 10.0
 """Seconds the last export may take when serving ends."""
 
 
+_NO_SPAN: AbstractContextManager[Span] = contextlib.nullcontext(INVALID_SPAN)
+
+
 def tracer() -> Tracer:
     return trace.get_tracer("omnia_runtime")
+
+
+def tracing_on() -> bool:
+    """Whether a tracer provider is installed (by ``configure_tracing``, or by an embedding application)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def start_span(
+    name: str, *, attributes: Mapping[str, Any] | None = None, context: Context | None = None
+) -> AbstractContextManager[Span]:
+    """``start_as_current_span`` when tracing is on; otherwise a shared do-nothing span.
+
+    The OpenTelemetry API's own no-op path still builds a span and attaches a context, which costs a turn about
+    a tenth of a millisecond per span on an idle process, before its first chunk.
+    """
+    if not tracing_on():
+        return _NO_SPAN
+    return tracer().start_as_current_span(name, attributes=attributes, context=context)
 
 
 def configure_tracing(settings: RuntimeSettings) -> "TracerProvider | None":

@@ -48,6 +48,15 @@ async def test_scenario_is_chosen_by_matching_the_user_message() -> None:
     assert text(await run(provider, [Message(role="user", content="hello")])) == "Mock response to: hello"
 
 
+async def test_text_streams_word_by_word_keeping_every_space() -> None:
+    reply = "  Two leading spaces, a  double one and a trailing one "
+    events = await run(MockProvider({"defaultResponse": reply}), [Message(role="user", content="hi")])
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert "".join(deltas) == reply
+    assert deltas[:3] == [" ", " Two", " leading"]  # the empty first word is skipped, its space is not
+    assert len(deltas) == reply.count(" ")
+
+
 async def test_mock_reports_usage() -> None:
     events = await run(MockProvider({"defaultResponse": "one two three"}), [Message(role="user", content="a b")])
     usage = next(e for e in events if isinstance(e, Usage))

@@ -43,7 +43,7 @@ from omnia_runtime.providers.base import (
 )
 from omnia_runtime.tools.base import ToolCallContext, ToolExecutor, ToolResult, ToolSpec
 from omnia_runtime.tools.telemetry import TOOL_CALL_DURATION, TOOL_CALLS
-from omnia_runtime.tracing import tracer
+from omnia_runtime.tracing import start_span
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class ConversationEngine:
         """Run one turn, streaming through ``emitter``; returns the final text (``done`` is emitted)."""
         started = time.monotonic()
         status = "error"
-        with tracer().start_as_current_span(
+        with start_span(
             "omnia.runtime.conversation.turn",
             attributes={"session.id": turn.session_id, "omnia.agent.name": self.agent_name},
         ):
@@ -246,7 +246,7 @@ class ConversationEngine:
         calls: list[ToolCallRequest] = []
         usage = Usage()
         status = "error"
-        with tracer().start_as_current_span(
+        with start_span(
             "genai.chat",
             attributes={
                 "session.id": turn.session_id,
@@ -287,7 +287,7 @@ class ConversationEngine:
     ) -> ToolResult:
         started = time.monotonic()
         # The call belongs to the model response that asked for it: parent it to that genai.chat span.
-        with tracer().start_as_current_span(
+        with start_span(
             "omnia.tool.call",
             context=set_span_in_context(chat_span),
             attributes={"session.id": turn.session_id, "omnia.tool.name": call.name, "omnia.tool.call_id": call.id},

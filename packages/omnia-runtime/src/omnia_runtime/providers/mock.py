@@ -22,7 +22,7 @@ result is fed back. Text streams word by word; usage counts whitespace-separated
 """
 
 import itertools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,15 @@ def load_scenarios(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("scenarios", {}), dict):
         raise ConfigError(f"mock config {path} must be a mapping with an optional 'scenarios' mapping")
     return data
+
+
+def _words(text: str) -> Iterator[str]:
+    """``text.split(" ")``, one word at a time: the first delta does not wait for the whole text to be split."""
+    start = 0
+    while (end := text.find(" ", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 class MockProvider:
@@ -106,8 +115,7 @@ class MockProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         text, calls = self._reply(request)
-        words = text.split(" ")
-        for index, word in enumerate(words):
+        for index, word in enumerate(_words(text)):
             if word or index:
                 yield TextDelta(word if index == 0 else " " + word)
         for call in calls:
