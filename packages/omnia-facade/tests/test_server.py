@@ -1,4 +1,5 @@
 import asyncio
+import gc
 import json
 
 import httpx
@@ -168,3 +169,24 @@ async def test_a_client_that_never_answers_pings_is_disconnected() -> None:
                 await asyncio.sleep(0.01)
     assert status.startswith(b"HTTP/1.1 101")
     assert b"\x89" in received, "the server sent ping frames"
+
+
+async def test_the_process_server_freezes_its_start_up_objects_once_listening() -> None:
+    from omnia_facade.app import create_app
+    from omnia_facade.server import FacadeServer
+
+    settings = facade_settings(handler_mode="echo")
+    gc.unfreeze()
+    try:
+        for freeze in (False, True):
+            server = FacadeServer(settings, create_app(settings), freeze_startup_objects=freeze)
+            stop = asyncio.Event()
+            run = asyncio.create_task(server.run(stop))
+            await asyncio.wait_for(server.ready.wait(), timeout=10)
+            frozen = gc.get_freeze_count()
+            stop.set()
+            await asyncio.wait_for(run, timeout=10)
+            # Off (tests running many servers in one process), nothing is frozen; on, every start-up object is.
+            assert (frozen > 1000) is freeze
+    finally:
+        gc.unfreeze()

@@ -7,6 +7,7 @@ import sys
 from pydantic import ValidationError
 
 from omnia_facade.errors import ConfigError
+from omnia_facade.grpc_env import prefer_low_latency_grpc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    prefer_low_latency_grpc()  # before anything imports grpc
     from omnia_facade.logs import configure_logging
     from omnia_facade.server import serve_forever
     from omnia_facade.settings import FacadeSettings

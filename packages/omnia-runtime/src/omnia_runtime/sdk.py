@@ -33,7 +33,7 @@ from omnia_runtime.handler import (
     Turn,
     TurnUsage,
 )
-from omnia_runtime.server.app import RunningServers, start_servers, stop_servers
+from omnia_runtime.server.app import RunningServers, freeze_startup_objects, start_servers, stop_servers
 from omnia_runtime.server.health_http import Readiness
 from omnia_runtime.settings import RuntimeSettings, load_settings
 from omnia_runtime.tools.base import StaticToolExecutor, ToolSpec
@@ -81,6 +81,7 @@ async def serve(handler: Handler, settings: RuntimeSettings | None = None, stop:
 
     settings = settings or load_settings()
     async with tracing(settings), serving(handler, settings):
+        freeze_startup_objects()
         await stop.wait()
 
 
