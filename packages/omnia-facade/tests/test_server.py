@@ -15,6 +15,9 @@ from omnia_facade_testkit import (
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from omnia_facade.app import create_app
+from omnia_facade.server import FacadeServer
+
 
 async def read_until_closed(ws: ClientConnection) -> list[dict[str, object]]:
     frames = []
@@ -172,9 +175,6 @@ async def test_a_client_that_never_answers_pings_is_disconnected() -> None:
 
 
 async def test_the_process_server_freezes_its_start_up_objects_once_listening() -> None:
-    from omnia_facade.app import create_app
-    from omnia_facade.server import FacadeServer
-
     settings = facade_settings(handler_mode="echo")
     gc.unfreeze()
     try:

@@ -42,7 +42,7 @@ from omnia_runtime.providers.base import (
     Usage,
 )
 from omnia_runtime.tools.base import ToolCallContext, ToolExecutor, ToolResult, ToolSpec
-from omnia_runtime.tools.telemetry import TOOL_CALL_DURATION, TOOL_CALLS
+from omnia_runtime.tools.telemetry import TOOL_CALL_DURATION, TOOL_CALL_SPAN, TOOL_CALLS
 from omnia_runtime.tracing import start_span
 
 logger = logging.getLogger(__name__)
@@ -288,7 +288,7 @@ class ConversationEngine:
         started = time.monotonic()
         # The call belongs to the model response that asked for it: parent it to that genai.chat span.
         with start_span(
-            "omnia.tool.call",
+            TOOL_CALL_SPAN,
             context=set_span_in_context(chat_span),
             attributes={"session.id": turn.session_id, "omnia.tool.name": call.name, "omnia.tool.call_id": call.id},
         ) as span:

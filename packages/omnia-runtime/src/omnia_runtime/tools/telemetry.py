@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
-__all__ = ["TOOL_CALLS", "TOOL_CALL_DURATION", "TOOL_CALL_SPAN", "tool_call_span", "tracer"]
+from omnia_runtime.tracing import start_span
+
+__all__ = ["TOOL_CALLS", "TOOL_CALL_DURATION", "TOOL_CALL_SPAN", "tool_call_span"]
 
 TOOL_CALL_SPAN = "omnia.tool.call"
 
@@ -22,7 +24,6 @@ TOOL_CALL_DURATION = Histogram(
     ["tool"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
-tracer = trace.get_tracer("omnia-runtime")
 
 
 @contextlib.contextmanager
@@ -36,5 +37,5 @@ def tool_call_span() -> Iterator[trace.Span]:
     if current.is_recording() and getattr(current, "name", None) == TOOL_CALL_SPAN:
         yield current
         return
-    with tracer.start_as_current_span(TOOL_CALL_SPAN) as span:
+    with start_span(TOOL_CALL_SPAN) as span:
         yield span
