@@ -6,6 +6,9 @@ The scripted runtime answers by the first word of the user's content:
 - ``hold``: one chunk, then waits until the test releases it (``runtime.release``);
 - ``many N``: N one-character chunks;
 - anything else: ``runtime_hello``, chunks "echo:" + the content, then ``done``.
+
+``runtime_hello`` follows the first message, or comes as soon as a call opens with ``hello_at_open`` (as the
+Python runtime does).
 """
 
 import asyncio
@@ -57,6 +60,7 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
     fail_next_turns: int = 0
     """This many next turns fail (UNAVAILABLE) right after their message arrived, before any answer."""
     calls_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    hello_at_open: bool = False
 
     async def wait_calls(self, predicate: Callable[["ScriptedRuntime"], bool], timeout: float = RECV_TIMEOUT) -> None:
         """Wait (bounded) until ``predicate`` holds for the call counters."""
@@ -77,6 +81,8 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
         call_number = self.calls_opened
         waiting = True
         try:
+            if self.hello_at_open:
+                yield _hello()
             first = await anext(aiter(request_iterator), None)
             if first is None:  # the client closed an unused call
                 return
@@ -98,7 +104,8 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
             self.fail_next_turns -= 1
             await context.abort(grpc.StatusCode.UNAVAILABLE, "runtime went away before answering")
         self.known_sessions.add(first.session_id)
-        yield runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=["client_tools"]))
+        if not self.hello_at_open:
+            yield _hello()
         words = first.content.split()
         command = words[0] if words and self.commands else ""
         try:
@@ -162,6 +169,10 @@ class ScriptedRuntime(runtime_pb2_grpc.RuntimeServiceServicer):
             else runtime_pb2.RESUME_STATE_NOT_FOUND
         )
         return runtime_pb2.HasConversationResponse(state=state)
+
+
+def _hello() -> runtime_pb2.ServerMessage:
+    return runtime_pb2.ServerMessage(runtime_hello=runtime_pb2.RuntimeHello(capabilities=["client_tools"]))
 
 
 def _chunk(text: str) -> runtime_pb2.ServerMessage:

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from omnia_facade.handlers.base import TextDelta, TurnDone, TurnEvent
@@ -28,7 +28,7 @@ class QueueStream:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[TurnEvent] = asyncio.Queue()
 
-    async def events(self) -> AsyncIterator[TurnEvent]:
+    async def events(self) -> AsyncGenerator[TurnEvent, None]:
         while True:
             event = await self.queue.get()
             yield event

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from omnia_facade_testkit import (
     RECV_TIMEOUT,
     RunningFacade,
@@ -47,9 +48,14 @@ async def turn(ws: ClientConnection, content: str, session_id: str) -> dict[str,
     return frames[-1]
 
 
+HELLO_TIMING = pytest.mark.parametrize("hello_at_open", [False, True], ids=["hello-after-message", "hello-at-open"])
+
+
+@HELLO_TIMING
 async def test_the_next_turn_goes_out_on_the_call_opened_when_the_previous_turn_ended(
-    runtime: ScriptedRuntime,
+    runtime: ScriptedRuntime, hello_at_open: bool
 ) -> None:
+    runtime.hello_at_open = hello_at_open  # the warm call's hello is read ahead, or after the turn's message
     async with facade_with_client(f"127.0.0.1:{runtime.port}") as (running, client), ws_connect(running.ws_url) as ws:
         session = (await recv_json(ws))["session_id"]
         await turn(ws, "one", session)
@@ -66,9 +72,10 @@ async def test_the_next_turn_goes_out_on_the_call_opened_when_the_previous_turn_
     assert second["x-omnia-request-id"] != first["x-omnia-request-id"]
 
 
-async def test_a_warm_call_left_behind_by_a_restarted_runtime_falls_back_to_a_fresh_call() -> None:
+@HELLO_TIMING
+async def test_a_warm_call_left_behind_by_a_restarted_runtime_falls_back_to_a_fresh_call(hello_at_open: bool) -> None:
     port = free_port()
-    before, after = ScriptedRuntime(), ScriptedRuntime()
+    before, after = ScriptedRuntime(hello_at_open=hello_at_open), ScriptedRuntime(hello_at_open=hello_at_open)
     async with facade_with_client(f"127.0.0.1:{port}") as (running, client), ws_connect(running.ws_url) as ws:
         session = (await recv_json(ws))["session_id"]
         async with serving_runtime(before, port=port):
@@ -103,7 +110,9 @@ async def test_a_turn_failing_after_the_runtime_answered_is_not_retried(runtime:
     assert [request.content for request in runtime.requests] == ["one", "crash now"]
 
 
-async def test_closing_the_websocket_closes_its_warm_call(runtime: ScriptedRuntime) -> None:
+@HELLO_TIMING
+async def test_closing_the_websocket_closes_its_warm_call(runtime: ScriptedRuntime, hello_at_open: bool) -> None:
+    runtime.hello_at_open = hello_at_open  # the read of the hello, ahead of the turn, ends with the call
     async with facade_with_client(f"127.0.0.1:{runtime.port}") as (running, client):
         async with ws_connect(running.ws_url) as ws:
             session = (await recv_json(ws))["session_id"]

@@ -1,9 +1,10 @@
 """Relaying one turn from a handler's event stream to the WebSocket.
 
-A pump coroutine reads the handler's events into a buffer and the relay sends them. When several text deltas
-arrived while the previous frame was being written (the socket had not drained), they go out as one ``chunk``
-frame: the hot path pays one frame, not one per token. The first delta is never held back, because the relay is
-already waiting for it. Client tool calls that stay unanswered past their deadline are rejected to the runtime.
+The relay reads the first event itself, then a pump task reads the rest into a buffer while the relay sends them.
+When several text deltas arrived while the previous frame was being written (the socket had not drained), they go
+out as one ``chunk`` frame: the hot path pays one frame, not one per token. The first delta is never held back, and
+never waits for a hop between two tasks. Client tool calls that stay unanswered past their deadline are rejected to
+the runtime.
 """
 
 import asyncio
@@ -31,6 +32,7 @@ async def relay_turn(
     ``pending_calls`` (call id → deadline) is shared with the connection, which removes a call when the client
     answers it; a call still pending at its deadline is rejected to the runtime here.
     """
+    events = stream.events()
     buffer: deque[TurnEvent] = deque()
     wake = asyncio.Event()
     failure: list[BaseException] = []
@@ -39,7 +41,7 @@ async def relay_turn(
     async def pump() -> None:
         nonlocal finished
         try:
-            async for event in stream.events():
+            async for event in events:
                 buffer.append(event)
                 wake.set()
         except Exception as e:
@@ -47,11 +49,17 @@ async def relay_turn(
         finished = True
         wake.set()
 
-    pump_task = asyncio.create_task(pump())
+    pump_task: asyncio.Task[None] | None = None
     try:
+        # The first event is read here, not through the pump: it goes out without a hop between two tasks.
+        first = await anext(events, None)
+        if first is None:
+            finished = True
+        else:
+            buffer.append(first)
+            if not isinstance(first, TurnDone):
+                pump_task = asyncio.create_task(pump())  # runs once the first frame's send yields
         while True:
-            await _wait_for_events(wake, stream, pending_calls)
-            wake.clear()
             while buffer:
                 event = buffer.popleft()
                 if isinstance(event, TextDelta):
@@ -83,8 +91,12 @@ async def relay_turn(
                 raise failure[0]
             if finished:
                 raise AgentUnavailableError("the agent ended the turn without a reply; retry the message")
+            await _wait_for_events(wake, stream, pending_calls)
+            wake.clear()
     finally:
-        if not pump_task.done():
+        if pump_task is None:
+            await events.aclose()
+        elif not pump_task.done():
             pump_task.cancel()
             await asyncio.wait([pump_task])
 

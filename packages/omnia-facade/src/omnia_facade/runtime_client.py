@@ -33,7 +33,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -137,6 +137,20 @@ def _arguments(arguments_json: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
+async def _first_answer(call: Any) -> runtime_pb2.ServerMessage | None:
+    """The call's first message from the runtime; None when the call failed or ended first."""
+    try:
+        answer = await call.read()
+    except (aio.AioRpcError, aio.UsageError, asyncio.InvalidStateError):
+        return None
+    return None if answer is aio.EOF else answer  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _answer_of(reading: "asyncio.Task[runtime_pb2.ServerMessage | None]") -> runtime_pb2.ServerMessage | None:
+    """The result of a finished ``_first_answer`` task (None when it was cancelled with its call)."""
+    return None if reading.cancelled() else reading.result()
+
+
 class _RuntimeTurn:
     def __init__(self, call: Any, session_id: str, first: runtime_pb2.ServerMessage | None = None) -> None:
         self._call = call
@@ -144,7 +158,7 @@ class _RuntimeTurn:
         self._first = first
         self.completed = False
 
-    async def events(self) -> AsyncIterator[TurnEvent]:
+    async def events(self) -> AsyncGenerator[TurnEvent, None]:
         try:
             while True:
                 message, self._first = self._first, None
@@ -282,18 +296,23 @@ class RuntimeClient:
     async def _use_warm_call(
         self, session_id: str, headers: Headers, first: runtime_pb2.ClientMessage
     ) -> tuple[Any, runtime_pb2.ServerMessage] | None:
-        """Send ``first`` on the session's warm call and read the runtime's first answer.
+        """Send ``first`` on the session's warm call; returns it with the runtime's first answer.
 
-        None when there is no usable warm call, or when it failed before the runtime answered anything (the
-        caller then opens a fresh call: the runtime never started this turn on the dead one).
+        The answer was read ahead (normally the runtime's hello, sent when the call opened), so the turn only
+        waits for its write. None when there is no usable warm call, or when it failed before the runtime
+        answered anything (the caller then opens a fresh call: the runtime never started this turn on it).
         """
         warm = self._warm.take(session_id, headers)
         if warm is None:
             return None
-        call = warm.call
+        call, reading = warm.call, warm.first_answer
+        if reading is None or (reading.done() and _answer_of(reading) is None):
+            call.cancel()
+            return None
         try:
             await call.write(first)
-            answer = await call.read()
+            if not reading.done():  # a runtime that says hello only after the first message
+                await asyncio.wait([reading])
         except (aio.AioRpcError, aio.UsageError, asyncio.InvalidStateError) as e:
             call.cancel()
             logger.debug("warm call of session %s failed before the runtime answered: %s", session_id, e)
@@ -301,7 +320,8 @@ class RuntimeClient:
         except BaseException:
             call.cancel()
             raise
-        if answer is aio.EOF:  # pyright: ignore[reportAttributeAccessIssue]
+        answer = _answer_of(reading)
+        if answer is None:
             call.cancel()
             return None
         return call, answer
@@ -317,7 +337,8 @@ class RuntimeClient:
             call = self._stub.Converse(metadata=[*headers, (REQUEST_ID_HEADER, request_id)])
         except aio.UsageError:  # the channel is closing: the process is shutting down
             return
-        self._warm.put(session_id, WarmCall(call=call, headers=headers, request_id=request_id))
+        reading = asyncio.ensure_future(_first_answer(call))
+        self._warm.put(session_id, WarmCall(call=call, headers=headers, request_id=request_id, first_answer=reading))
 
     def session_closed(self, session_id: str) -> None:
         self._warm.discard(session_id)

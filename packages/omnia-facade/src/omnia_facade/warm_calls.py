@@ -23,7 +23,7 @@ This module knows nothing of gRPC: it holds anything with ``cancel()`` and ``don
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -39,11 +39,16 @@ CallT = TypeVar("CallT", bound=Cancellable)
 
 @dataclass(slots=True)
 class WarmCall(Generic[CallT]):
-    """An open call, the headers it was opened with (request id excluded) and the request id it carries."""
+    """An open call, the headers it was opened with (request id excluded) and the request id it carries.
+
+    ``first_answer``, when set, is a task already reading the call's first answer (the runtime's hello), so the
+    turn that takes the call does not wait for that read; it ends when the call is cancelled.
+    """
 
     call: CallT
     headers: Headers
     request_id: str
+    first_answer: asyncio.Task[Any] | None = field(default=None, repr=False)
     expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 

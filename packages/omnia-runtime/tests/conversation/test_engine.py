@@ -150,6 +150,15 @@ async def test_missing_required_variable_and_bad_variables_metadata_fail_the_tur
     assert subject.system_prompt({"x": "ok"}) == "ok"
 
 
+def test_the_system_prompt_without_values_is_rendered_once_and_values_still_apply() -> None:
+    subject = engine(
+        {"system_template": "Hi {{x}}", "variables": [{"name": "x", "type": "string", "required": False, "default": "there"}]}, {1: "a"}
+    )
+    assert subject.system_prompt({}) == "Hi there"
+    assert subject.system_prompt({"x": "Ann"}) == "Hi Ann"
+    assert subject.system_prompt({}) == "Hi there"
+
+
 async def test_spans_chain_turn_then_chat_then_tool_call_with_the_session_id() -> None:
     exporter = InMemorySpanExporter()
     current = trace.get_tracer_provider()

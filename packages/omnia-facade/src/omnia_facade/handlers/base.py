@@ -5,7 +5,7 @@ messages): text deltas, client-side tool calls, and a final ``TurnDone``. The co
 ``send_tool_result`` on the same stream, and leaving the ``turn`` context cancels whatever is still running.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,7 +52,7 @@ TurnEvent = TextDelta | ClientToolCall | TurnDone
 
 
 class TurnStream(Protocol):
-    def events(self) -> AsyncIterator[TurnEvent]:
+    def events(self) -> AsyncGenerator[TurnEvent, None]:
         """Events until (and including) ``TurnDone``; raises a ``FacadeError`` on failure."""
         ...
 

@@ -8,7 +8,7 @@
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 
 from omnia_facade.errors import ToolFailedError
@@ -35,7 +35,7 @@ class _DemoTurn:
                 await asyncio.sleep(self._delay)
             yield TextDelta(word if index == 0 else " " + word)
 
-    async def events(self) -> AsyncIterator[TurnEvent]:
+    async def events(self) -> AsyncGenerator[TurnEvent, None]:
         text = self._request.content.strip()
         lowered = text.lower()
         if "weather" in lowered:

@@ -1,6 +1,6 @@
 """``OMNIA_HANDLER_MODE=echo``: the reply is the user's own text."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 
 from omnia_facade.errors import ToolFailedError
@@ -11,7 +11,7 @@ class _EchoTurn:
     def __init__(self, request: TurnRequest) -> None:
         self._request = request
 
-    async def events(self) -> AsyncIterator[TurnEvent]:
+    async def events(self) -> AsyncGenerator[TurnEvent, None]:
         text = self._request.content or " ".join(part.text or "" for part in self._request.parts if part.text)
         if text:
             yield TextDelta(text)

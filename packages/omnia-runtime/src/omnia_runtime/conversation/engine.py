@@ -14,11 +14,10 @@ response asked for).
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -112,23 +111,35 @@ class ConversationEngine:
         self.namespace = namespace
         self._session_locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
+        self._plain_system: str | None = None
 
-    @contextlib.asynccontextmanager
-    async def _session_turn(self, session_id: str) -> AsyncIterator[None]:
-        """One turn at a time per session in this process, so two turns cannot overwrite each other's history."""
+    async def _lock_session(self, session_id: str) -> asyncio.Lock | None:
+        """Take the session's lock (None without a session): one turn at a time per session in this process, so two
+        turns cannot overwrite each other's history. Give it back with ``_unlock_session``."""
         if not session_id:
-            yield
-            return
-        lock = self._session_locks.setdefault(session_id, asyncio.Lock())
+            return None
+        lock = self._session_locks.get(session_id)
+        if lock is None:
+            lock = self._session_locks[session_id] = asyncio.Lock()
         self._lock_users[session_id] = self._lock_users.get(session_id, 0) + 1
         try:
-            async with lock:
-                yield
-        finally:
-            self._lock_users[session_id] -= 1
-            if not self._lock_users[session_id]:
-                del self._lock_users[session_id]
-                del self._session_locks[session_id]
+            await lock.acquire()
+        except BaseException:
+            self._release_user(session_id)
+            raise
+        return lock
+
+    def _unlock_session(self, session_id: str, lock: asyncio.Lock | None) -> None:
+        if lock is None:
+            return
+        lock.release()
+        self._release_user(session_id)
+
+    def _release_user(self, session_id: str) -> None:
+        self._lock_users[session_id] -= 1
+        if not self._lock_users[session_id]:
+            del self._lock_users[session_id]
+            del self._session_locks[session_id]
 
     def offered_tools(self) -> list[ToolSpec]:
         blocked = set(self.prompt.tool_policy.blocklist)
@@ -143,6 +154,14 @@ class ConversationEngine:
         return list(offered.values())
 
     def system_prompt(self, values: Mapping[str, Any]) -> str:
+        """The rendered system prompt; rendered once when the turn passes no values (the usual case)."""
+        if not values:
+            if self._plain_system is None:
+                self._plain_system = self._render_system(values)
+            return self._plain_system
+        return self._render_system(values)
+
+    def _render_system(self, values: Mapping[str, Any]) -> str:
         template = self.prompt.system_template
         override = self.prompt.model_overrides.get(self.provider.model)
         if override is not None:
@@ -173,8 +192,11 @@ class ConversationEngine:
             attributes={"session.id": turn.session_id, "omnia.agent.name": self.agent_name},
         ):
             try:
-                async with self._session_turn(turn.session_id):
+                lock = await self._lock_session(turn.session_id)
+                try:
                     final, usage = await self._turn(turn, emitter, values)
+                finally:
+                    self._unlock_session(turn.session_id, lock)
                 status = "success"
             finally:
                 metrics.TURN_DURATION.labels(status).observe(time.monotonic() - started)

@@ -121,14 +121,17 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
             )
             emitter = StreamEmitter(self._client_tool_timeout)
             # Not a TaskGroup: this generator yields, and a client that cancels the call closes it at a yield
-            # (GeneratorExit). The two tasks are owned here and always cancelled and awaited in `finally`.
-            handler = asyncio.create_task(self._run_handler(turn, emitter))
-            reader = asyncio.create_task(self._read_tool_results(request_iterator, emitter))
+            # (GeneratorExit). The tasks are owned here and always cancelled and awaited in `finally`. The reader
+            # of client tool results starts once the first frame is out (no result can come before a tool call
+            # frame), so it does not stand between the handler's first chunk and its write.
+            tasks = [asyncio.create_task(self._run_handler(turn, emitter))]
             try:
                 async for frame in emitter.frames():
                     yield frame
+                    if len(tasks) == 1:
+                        tasks.append(asyncio.create_task(self._read_tool_results(request_iterator, emitter)))
             finally:
-                await _finish(handler, reader)
+                await _finish(*tasks)
         finally:
             metrics.ACTIVE_SESSIONS.dec()
 
