@@ -1,9 +1,12 @@
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from omnia_runtime.cli import main
+from omnia_runtime.cli import LOW_LATENCY_GRPC_EXPERIMENTS, main
 
 PACK = {
     "id": "cli-pack",
@@ -77,3 +80,25 @@ def test_help_is_available_everywhere(argv: list[str], capsys: pytest.CaptureFix
         main(argv)
     assert exited.value.code == 0
     assert "omnia-runtime" in capsys.readouterr().out
+
+
+# `serve` with a bad setting stops right after reading its settings: far enough to see what it set up.
+SERVE_PROBE = """
+import os, sys
+from omnia_runtime.cli import main
+code = main(["serve"])
+print(code, repr(os.environ.get("GRPC_EXPERIMENTS")), "grpc" in sys.modules, sep="|")
+"""
+
+
+@pytest.mark.parametrize("user_value", [None, "", "event_engine_client"])
+def test_serve_prefers_grpcs_older_poller_before_grpc_is_imported_unless_the_user_chose(
+    user_value: str | None,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GRPC_EXPERIMENTS"} | {"OMNIA_GRPC_PORT": "not-a-port"}
+    if user_value is not None:
+        env["GRPC_EXPERIMENTS"] = user_value
+    done = subprocess.run([sys.executable, "-c", SERVE_PROBE], env=env, capture_output=True, text=True, timeout=60)
+    expected = LOW_LATENCY_GRPC_EXPERIMENTS if user_value is None else user_value
+    assert done.stdout.strip().split("|") == ["2", repr(expected), "False"], done.stderr
+    assert "grpc_port" in done.stderr  # the settings error is still what the user sees

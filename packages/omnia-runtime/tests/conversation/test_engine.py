@@ -152,7 +152,11 @@ async def test_missing_required_variable_and_bad_variables_metadata_fail_the_tur
 
 def test_the_system_prompt_without_values_is_rendered_once_and_values_still_apply() -> None:
     subject = engine(
-        {"system_template": "Hi {{x}}", "variables": [{"name": "x", "type": "string", "required": False, "default": "there"}]}, {1: "a"}
+        {
+            "system_template": "Hi {{x}}",
+            "variables": [{"name": "x", "type": "string", "required": False, "default": "there"}],
+        },
+        {1: "a"},
     )
     assert subject.system_prompt({}) == "Hi there"
     assert subject.system_prompt({"x": "Ann"}) == "Hi Ann"
