@@ -14,6 +14,7 @@ the writes before it: the store must know the session before the runtime is aske
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -279,7 +280,6 @@ class Connection:
             await self._state.store.append(session_id, _user_message(message))
         request = TurnRequest(
             session_id=session_id,
-            request_id=str(uuid.uuid4()),
             content=content,
             parts=parts,
             metadata=message.metadata or {},
@@ -290,8 +290,8 @@ class Connection:
         self._state.turn_started()
         # The turn's task is created first, so it reaches the runtime before the user message's save runs.
         self._turn_task = group.create_task(self._run_turn(request))
-        if same_session:
-            self._turn_saving = self._writes.user_message(group, session_id, _user_message(message))
+        if same_session:  # the store's entry is built when the save runs, after the turn's first step
+            self._turn_saving = self._writes.user_message(group, session_id, functools.partial(_user_message, message))
 
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""

@@ -6,7 +6,7 @@ omit unset fields, as the reference's Go structs do (``omitempty``).
 """
 
 import json
-from datetime import UTC, datetime
+import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -196,15 +196,34 @@ class ServerMessage(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
 
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class _Clock:
+    """RFC 3339 UTC timestamps with milliseconds; the date and time of day are formatted once per second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{int((now - second) * 1000):03d}Z"
+
+
+now_rfc3339 = _Clock().now
+"""The current time as RFC 3339 UTC with milliseconds, e.g. ``2026-11-22T01:03:17.374Z``."""
+
+_FRAME_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 def chunk_frame(session_id: str, content: str) -> str:
     """The hot-path ``chunk`` frame, encoded without building a model."""
-    return json.dumps(
-        {"type": "chunk", "session_id": session_id, "content": content, "timestamp": now_rfc3339()},
-        ensure_ascii=False,
+    return _FRAME_JSON.encode(
+        {"type": "chunk", "session_id": session_id, "content": content, "timestamp": now_rfc3339()}
     )
 
 

@@ -35,11 +35,13 @@ async def relay_turn(
     events = stream.events()
     buffer: deque[TurnEvent] = deque()
     wake = asyncio.Event()
+    go = asyncio.Event()
     failure: list[BaseException] = []
     finished = False
 
     async def pump() -> None:
         nonlocal finished
+        await go.wait()
         try:
             async for event in events:
                 buffer.append(event)
@@ -49,16 +51,17 @@ async def relay_turn(
         finished = True
         wake.set()
 
-    pump_task: asyncio.Task[None] | None = None
+    # The pump starts now, while the runtime works, and waits: the first event is read here, not through the pump,
+    # so it goes out without a hop between two tasks; the pump reads on from the second (during the first's send).
+    pump_task = asyncio.create_task(pump())
     try:
-        # The first event is read here, not through the pump: it goes out without a hop between two tasks.
         first = await anext(events, None)
         if first is None:
             finished = True
         else:
             buffer.append(first)
             if not isinstance(first, TurnDone):
-                pump_task = asyncio.create_task(pump())  # runs once the first frame's send yields
+                go.set()
         while True:
             while buffer:
                 event = buffer.popleft()
@@ -94,11 +97,11 @@ async def relay_turn(
             await _wait_for_events(wake, stream, pending_calls)
             wake.clear()
     finally:
-        if pump_task is None:
-            await events.aclose()
-        elif not pump_task.done():
+        if not pump_task.done():
             pump_task.cancel()
             await asyncio.wait([pump_task])
+        if not go.is_set():  # the pump never read: the events end here
+            await events.aclose()
 
 
 async def _wait_for_events(wake: asyncio.Event, stream: TurnStream, pending_calls: dict[str, float]) -> None:

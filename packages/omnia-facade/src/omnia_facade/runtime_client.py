@@ -66,14 +66,14 @@ WARM_CALL_MAX_AGE = 20.0
 """Seconds a warm call waits for its turn; the runtime gives up on a stream without a first message after 30 s."""
 
 
-def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) -> list[tuple[str, str]]:
-    """The ``x-omnia-*`` headers of a turn (only non-empty values), plus trace context."""
+def turn_headers(request: TurnRequest, *, agent_name: str, namespace: str) -> Headers:
+    """The ``x-omnia-*`` headers of a turn (only non-empty values), plus trace context; the request id is added
+    when a call opens (``_call_metadata``)."""
     identity = request.identity
     pairs = [
         ("x-omnia-agent-name", agent_name),
         ("x-omnia-namespace", namespace),
         ("x-omnia-session-id", request.session_id),
-        (REQUEST_ID_HEADER, request.request_id),
         ("x-omnia-user-id", identity.subject),
         ("x-omnia-user-email", identity.email),
         ("x-omnia-origin", identity.origin),
@@ -83,16 +83,17 @@ def identity_metadata(request: TurnRequest, *, agent_name: str, namespace: str) 
     claims = [(name.lower(), value) for name, value in identity.claims.items() if name.lower() not in REGISTERED_CLAIMS]
     pairs.extend((f"x-omnia-claim-{name}", value) for name, value in claims[:MAX_CLAIM_HEADERS] if _key_safe(name))
     pairs.extend((name.lower(), value) for name, value in request.trace_headers.items())
-    return [(name, value) for name, value in pairs if value and _header_safe(value)]
+    return tuple((name, value) for name, value in pairs if value and _header_safe(value))
+
+
+def _call_metadata(headers: Headers, request_id: str) -> list[tuple[str, str]]:
+    """A call's metadata: the turn's headers and the call's request id (a fresh one unless given)."""
+    return [*headers, (REQUEST_ID_HEADER, request_id or str(uuid.uuid4()))]
 
 
 def _key_safe(name: str) -> bool:
     """gRPC metadata keys allow lowercase letters, digits, '-', '_' and '.' only."""
     return bool(METADATA_KEY.match(name))
-
-
-def _without_request_id(metadata: list[tuple[str, str]]) -> Headers:
-    return tuple(pair for pair in metadata if pair[0] != REQUEST_ID_HEADER)
 
 
 def _header_safe(value: str) -> bool:
@@ -256,8 +257,7 @@ class RuntimeClient:
 
     @asynccontextmanager
     async def turn(self, request: TurnRequest) -> AsyncIterator[TurnStream]:
-        metadata = identity_metadata(request, agent_name=self._agent_name, namespace=self._namespace)
-        headers = _without_request_id(metadata)
+        headers = turn_headers(request, agent_name=self._agent_name, namespace=self._namespace)
         first = runtime_pb2.ClientMessage(
             session_id=request.session_id,
             content=request.content,
@@ -267,7 +267,7 @@ class RuntimeClient:
         )
         opened = await self._use_warm_call(request.session_id, headers, first)
         if opened is None:
-            call, answer = await self._open_call(metadata, first), None
+            call, answer = await self._open_call(_call_metadata(headers, request.request_id), first), None
         else:
             call, answer = opened
         runtime_turn = _RuntimeTurn(call, request.session_id, answer)
@@ -334,7 +334,7 @@ class RuntimeClient:
             return
         request_id = str(uuid.uuid4())
         try:
-            call = self._stub.Converse(metadata=[*headers, (REQUEST_ID_HEADER, request_id)])
+            call = self._stub.Converse(metadata=_call_metadata(headers, request_id))
         except aio.UsageError:  # the channel is closing: the process is shutting down
             return
         reading = asyncio.ensure_future(_first_answer(call))

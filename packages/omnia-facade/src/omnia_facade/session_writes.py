@@ -34,8 +34,11 @@ class SessionWrites:
         self._new_session = new_session
         self._chain = SaveChain(limit=MAX_PENDING_SAVES, on_start=state.save_started, on_finish=state.save_finished)
 
-    def user_message(self, group: asyncio.TaskGroup, session_id: str, message: StoredMessage) -> asyncio.Task[None]:
-        """Save a known session's user message after the writes before it; the task may be cancelled."""
+    def user_message(
+        self, group: asyncio.TaskGroup, session_id: str, message: Callable[[], StoredMessage]
+    ) -> asyncio.Task[None]:
+        """Save a known session's user message (built by ``message`` when its turn comes) after the writes before
+        it; the task may be cancelled."""
         return self._chain.submit(group, lambda: self._save_user_message(session_id, message), what="a user message")
 
     def reply(self, group: asyncio.TaskGroup, session_id: str, content: str) -> None:
@@ -68,13 +71,14 @@ class SessionWrites:
                 "the session store is not keeping up with this conversation: retry the message shortly"
             ) from e
 
-    async def _save_user_message(self, session_id: str, message: StoredMessage) -> None:
+    async def _save_user_message(self, session_id: str, message: Callable[[], StoredMessage]) -> None:
         """Refresh the session in the store (re-created if it expired there) and log the user's message."""
         store = self._state.store
+        entry = message()
         try:
             if await store.get(session_id) is None:
                 await store.create(self._new_session(session_id))
-            await store.append(session_id, message)
+            await store.append(session_id, entry)
         except FacadeError:
             self._state.metrics.session_saves_failed_total.labels(role="user").inc()
             logger.warning("could not save the user message of session %s", session_id)

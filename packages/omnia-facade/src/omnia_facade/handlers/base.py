@@ -17,11 +17,12 @@ from omnia_facade.protocol import ContentPart, Usage
 @dataclass(frozen=True, slots=True)
 class TurnRequest:
     session_id: str
-    request_id: str
     content: str
     parts: list[ContentPart]
     metadata: dict[str, str]
     identity: Identity
+    request_id: str = ""
+    """Empty: the handler picks one (the runtime client: a fresh id per runtime call)."""
     consent_grants: list[str] = field(default_factory=list)
     workspace: str = ""
     trace_headers: dict[str, str] = field(default_factory=dict)
