@@ -273,7 +273,8 @@ class Connection:
         if same_session:
             session_id = self.session_id
             self._check_parts(parts, session_id)
-            await self._writes.make_room()
+            if not self._writes.has_room():  # no coroutine to wait on when there is room, the usual case
+                await self._writes.make_room()
         else:
             await self._writes.settle()
             session_id = await self._begin_session(message, parts)

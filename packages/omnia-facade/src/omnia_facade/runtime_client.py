@@ -114,6 +114,18 @@ def _to_proto_part(part: ContentPart) -> runtime_pb2.ContentPart:
     return proto
 
 
+def _client_message(request: TurnRequest) -> runtime_pb2.ClientMessage:
+    """The turn's message to the runtime; empty collections are left unset (cheaper to build than empty ones)."""
+    message = runtime_pb2.ClientMessage(session_id=request.session_id, content=request.content)
+    if request.metadata:
+        message.metadata.update(request.metadata)
+    if request.parts:
+        message.parts.extend(_to_proto_part(part) for part in request.parts)
+    if request.consent_grants:
+        message.consent_grants.extend(request.consent_grants)
+    return message
+
+
 def _from_proto_part(part: runtime_pb2.ContentPart) -> ContentPart | None:
     if part.type not in ("text", "image", "audio", "video", "file"):
         return None
@@ -258,13 +270,7 @@ class RuntimeClient:
     @asynccontextmanager
     async def turn(self, request: TurnRequest) -> AsyncIterator[TurnStream]:
         headers = turn_headers(request, agent_name=self._agent_name, namespace=self._namespace)
-        first = runtime_pb2.ClientMessage(
-            session_id=request.session_id,
-            content=request.content,
-            metadata=request.metadata,
-            parts=[_to_proto_part(part) for part in request.parts],
-            consent_grants=request.consent_grants,
-        )
+        first = _client_message(request)
         opened = await self._use_warm_call(request.session_id, headers, first)
         if opened is None:
             call, answer = await self._open_call(_call_metadata(headers, request.request_id), first), None

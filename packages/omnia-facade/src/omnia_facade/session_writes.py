@@ -49,6 +49,10 @@ class SessionWrites:
             self._state.metrics.session_saves_failed_total.labels(role="assistant").inc()
             logger.warning("could not save the assistant reply of session %s: its connection is closed", session_id)
 
+    def has_room(self) -> bool:
+        """Whether another write may be queued now (``make_room`` waits until it may)."""
+        return self._chain.has_room()
+
     async def make_room(self) -> None:
         """Until another write may be queued (``SessionStoreError`` when the store does not keep up)."""
         if not self._chain.has_room():

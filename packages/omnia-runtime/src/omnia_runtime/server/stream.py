@@ -42,7 +42,8 @@ class StreamEmitter:
                 parts = [item]
                 while self._queue and isinstance(self._queue[0], str):
                     parts.append(self._queue.popleft())  # pyright: ignore[reportArgumentType]
-                item = runtime_pb2.ServerMessage(chunk=runtime_pb2.Chunk(content="".join(parts)))
+                item = runtime_pb2.ServerMessage()
+                item.chunk.content = "".join(parts)  # cheaper than building a Chunk and copying it in
             if not self._queue:
                 self._ready.clear()
             assert isinstance(item, runtime_pb2.ServerMessage)
