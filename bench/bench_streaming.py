@@ -18,7 +18,7 @@ from grpcload import run_open_grpc
 from processes import baseline_process, cpu_seconds
 from report import Figure, print_figures
 from stack import agent_stack, mock_response
-from wsload import LoadResult, run_closed, run_open
+from wsload import LoadResult, run_closed, run_open, run_open_alternating
 
 # A closed-loop session sends ~100 turns/s, past the facade's per-connection limit (50/s, burst 100).
 NO_RATE_LIMIT = {"OMNIA_FACADE_MESSAGE_RATE": "1000000", "OMNIA_FACADE_MESSAGE_BURST": "1000000"}
@@ -27,7 +27,7 @@ NO_RATE_LIMIT = {"OMNIA_FACADE_MESSAGE_RATE": "1000000", "OMNIA_FACADE_MESSAGE_B
 def measure_server(
     url: str, pids: list[int], levels: list[int], duration_s: float, open_sessions: int, open_s: float
 ) -> dict[str, LoadResult]:
-    """Every run against one server: closed loop at each level, then the two open-loop runs.
+    """The runs against one server alone: closed loop at each level, then the open loop at ``open_sessions``.
 
     For the closed-loop runs the server processes' CPU time (``pids``) is recorded on the result.
     """
@@ -37,9 +37,17 @@ def measure_server(
         runs[f"closed_{n}"] = result = asyncio.run(run_closed(url, sessions=n, duration_s=duration_s))
         result.server_cpu_split = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         result.server_cpu_s = sum(result.server_cpu_split)
-    runs["open_1"] = asyncio.run(run_open(url, sessions=1, duration_s=open_s, interval_s=0.05))
     runs[f"open_{open_sessions}"] = asyncio.run(run_open(url, sessions=open_sessions, duration_s=open_s))
     return runs
+
+
+def measure_one_session_side_by_side(base_url: str, full_url: str, open_s: float) -> tuple[LoadResult, LoadResult]:
+    """The 1-session open loop (20 turns/s), baseline and full path taking turns in 1.25 s segments."""
+    rounds = max(2, round(open_s / 1.25))
+    base, full = asyncio.run(
+        run_open_alternating([base_url, full_url], rounds=rounds, segment_s=open_s / rounds, interval_s=0.05)
+    )
+    return base, full
 
 
 def check_payload(server: str, runs: dict[str, LoadResult], expected: int) -> None:
@@ -122,17 +130,22 @@ def main() -> None:
         levels, duration, open_sessions, open_duration = [1, 50, 200], 3.0, 50, 5.0
     with baseline_process(options.chunks) as (url, pid):
         base = measure_server(url, [pid], levels, duration, open_sessions, open_duration)
-    with agent_stack(chunks=options.chunks, facade_env=NO_RATE_LIMIT, profile_dir=options.profile) as stack:
-        pids = [stack.runtime_pid, stack.facade_pid]
-        full = measure_server(stack.ws_url, pids, levels, duration, open_sessions, open_duration)
-        full["grpc_1"] = asyncio.run(run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05))
-        full["grpc_1_new_stream"] = asyncio.run(
-            run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05, warm=False)
-        )
+        # The baseline stays up (idle) for the 1-session open loop, measured side by side with the full path.
+        with agent_stack(chunks=options.chunks, facade_env=NO_RATE_LIMIT, profile_dir=options.profile) as stack:
+            pids = [stack.runtime_pid, stack.facade_pid]
+            full = measure_server(stack.ws_url, pids, levels, duration, open_sessions, open_duration)
+            base["open_1"], full["open_1"] = measure_one_session_side_by_side(url, stack.ws_url, open_duration)
+            full["grpc_1"] = asyncio.run(run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05))
+            full["grpc_1_new_stream"] = asyncio.run(
+                run_open_grpc(stack.grpc_address, duration_s=open_duration, interval_s=0.05, warm=False)
+            )
     check_payload("baseline", base, len(DELTA) * options.chunks)
     check_payload("omnia", full, len(mock_response(options.chunks)))
     print(f"{options.chunks} deltas of ~{len(DELTA)} bytes per turn; levels {levels} for {duration:g} s each; ", end="")
-    print(f"open loop {open_duration:g} s (1 session at 20 turns/s, {open_sessions} sessions at 1 turn/s each)")
+    print(
+        f"open loop {open_duration:g} s (1 session at 20 turns/s, baseline and full path taking turns in segments; "
+        f"{open_sessions} sessions at 1 turn/s each)"
+    )
     for n in levels:
         run = full[f"closed_{n}"]
         deltas = len(run.turns) * options.chunks

@@ -9,7 +9,8 @@ Two loops:
 - closed loop (``run_closed``): every session sends its next turn as soon as the previous one is done, for a
   fixed duration: measures throughput.
 - open loop (``run_open``): every session sends one turn per ``interval`` regardless of how the server keeps
-  up: measures latency below saturation.
+  up: measures latency below saturation. ``run_open_alternating`` does it for one session on each of several
+  servers, which take turns, so that they are compared over the same stretch of time.
 """
 
 import asyncio
@@ -134,23 +135,51 @@ async def run_open(
     connections = await open_sessions(url, sessions)
     result = LoadResult(sessions=sessions, duration_s=duration_s)
     start = time.perf_counter()
-
-    async def session_loop(index: int, ws: ClientConnection) -> None:
-        next_at = start + interval_s * index / sessions
-        while next_at < start + duration_s:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                result.turns.append(await one_turn(ws, text))
-            except (RuntimeError, TimeoutError) as e:
-                result.errors += 1
-                result.first_error = result.first_error or repr(e)
-            next_at += interval_s
-
     async with asyncio.TaskGroup() as group:
         for index, ws in enumerate(connections):
-            group.create_task(session_loop(index, ws))
+            first_at = start + interval_s * index / sessions
+            group.create_task(paced_turns(ws, result, first_at, start + duration_s, interval_s, text))
     for ws in connections:
         await ws.close()
     return result
+
+
+async def run_open_alternating(
+    urls: list[str], *, rounds: int, segment_s: float, interval_s: float, text: str = "stream please"
+) -> list[LoadResult]:
+    """One session per server, one turn per ``interval_s``; the servers take turns, ``segment_s`` each, for
+    ``rounds`` rounds (the order reversed every other round), and only one is loaded at a time.
+
+    Every server is measured over the same stretch of time, so a machine that gets busier or quieter midway
+    (these are shared machines) shifts them alike; each still sees the same pace and the same idle time between
+    turns as in ``run_open``.
+    """
+    connections = [await open_session(url) for url in urls]
+    results = [LoadResult(sessions=1, duration_s=rounds * segment_s) for _ in urls]
+    try:
+        for round_index in range(rounds):
+            order = list(range(len(urls)))
+            for index in order if round_index % 2 == 0 else reversed(order):
+                start = time.perf_counter()
+                await paced_turns(connections[index], results[index], start, start + segment_s, interval_s, text)
+    finally:
+        for ws in connections:
+            await ws.close()
+    return results
+
+
+async def paced_turns(
+    ws: ClientConnection, result: LoadResult, first_at: float, end: float, interval_s: float, text: str
+) -> None:
+    """Send one turn at ``first_at`` and every ``interval_s`` after it until ``end``, recording them on ``result``."""
+    next_at = first_at
+    while next_at < end:
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            result.turns.append(await one_turn(ws, text))
+        except (RuntimeError, TimeoutError) as e:
+            result.errors += 1
+            result.first_error = result.first_error or repr(e)
+        next_at += interval_s
