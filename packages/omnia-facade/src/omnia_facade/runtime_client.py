@@ -17,14 +17,15 @@ Reconnect back-off is kept short (at most 2 s) and each turn first waits, bounde
 works as soon as it listens again instead of failing for the default 2-minute back-off.
 
 Warm calls (``warm_calls``): when a turn ends with ``done``, the session's next ``Converse`` call is opened at
-once, with the headers the next turn will send, so that turn only writes its message (about half a millisecond
-less before the first chunk). Because headers are sent when a call opens, a warm call can only serve a turn whose
-headers are turn-independent: the identity, session, workspace and consent grants must be unchanged, and there
-must be no trace context. With tracing on, each turn has its own ``traceparent``, so no warm call is opened and
-every turn opens its own call, as before. The request id of a warm-served turn is the fresh one chosen when the
-call was opened. A warm call that fails before the runtime sent anything back (it died with a runtime restart or
-a reconnect) is dropped and the turn goes out on a fresh call; no user turn fails because of a warm call. At
-most ``OMNIA_FACADE_WARM_CALLS`` exist per process, each for at most ``WARM_CALL_MAX_AGE`` seconds, and a
+once, with the headers the next turn will send, and its first answer (the runtime's hello) is read while it
+waits, so that turn only writes its message (about half a millisecond less before the first chunk). Because
+headers are sent when a call opens, a warm call can only serve a turn whose headers are turn-independent: the
+identity, session, workspace and consent grants must be unchanged, and there must be no trace context. With
+tracing on, each turn has its own ``traceparent``, so no warm call is opened and every turn opens its own call, as
+before. The request id of a warm-served turn is the fresh one chosen when the call was opened. A warm call that
+fails before the runtime sent anything back (it died with a runtime restart or a reconnect) is dropped and the
+turn goes out on a fresh call; no user turn fails because of a warm call. At most ``OMNIA_FACADE_WARM_CALLS``
+exist per process, each for at most ``WARM_CALL_MAX_AGE`` seconds, and a
 session's warm call is closed with its connection.
 """
 
