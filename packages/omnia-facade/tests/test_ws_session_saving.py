@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from omnia_facade_testkit import (
@@ -139,3 +140,41 @@ async def test_a_client_leaving_while_the_store_is_stuck_leaves_no_turn_in_fligh
         ("user", "two"),
         ("assistant", "echo:two"),
     ]
+
+
+class SlowReplies(InMemorySessionStore):
+    """An in-memory store that holds every assistant reply until ``replies`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(ttl=3600, max_messages=100)
+        self.replies = asyncio.Event()
+
+    async def append(self, session_id: str, message: StoredMessage) -> None:
+        if message.role == "assistant":
+            await self.replies.wait()
+        await super().append(session_id, message)
+
+
+async def test_a_user_message_saved_behind_a_slow_write_keeps_the_time_it_arrived(runtime: ScriptedRuntime) -> None:
+    store = SlowReplies()
+    settings = facade_settings(runtime_address=f"127.0.0.1:{runtime.port}")
+    async with running_facade(settings, session_store=store) as running, ws_connect(running.ws_url) as ws:
+        session = (await recv_json(ws))["session_id"]
+        await ws.send(json.dumps({"type": "message", "content": "one"}))
+        await recv_until(ws, "done")  # the reply's save is held: the next user message queues behind it
+        sent = datetime.now(UTC)
+        await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
+        await recv_until(ws, "done")
+        await asyncio.sleep(0.3)
+        store.replies.set()
+        async with asyncio.timeout(RECV_TIMEOUT):
+            await running.server.app.state.facade.wait_idle()
+        log = await store.messages(session)
+    assert [(m.role, m.content) for m in log] == [
+        ("user", "one"),
+        ("assistant", "echo:one"),
+        ("user", "two"),
+        ("assistant", "echo:two"),
+    ]
+    arrived = datetime.fromisoformat(log[2].timestamp)
+    assert sent - timedelta(milliseconds=1) <= arrived < sent + timedelta(milliseconds=250)

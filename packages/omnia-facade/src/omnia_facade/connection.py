@@ -47,6 +47,7 @@ from omnia_facade.protocol import (
     connected_frame,
     error_frame,
     parse_client_message,
+    rfc3339,
 )
 from omnia_facade.relay import relay_turn
 from omnia_facade.session_writes import SessionWrites
@@ -292,7 +293,8 @@ class Connection:
         # The turn's task is created first, so it reaches the runtime before the user message's save runs.
         self._turn_task = group.create_task(self._run_turn(request))
         if same_session:  # the store's entry is built when the save runs, after the turn's first step
-            self._turn_saving = self._writes.user_message(group, session_id, functools.partial(_user_message, message))
+            entry = functools.partial(_user_message, message, received_at=time.time())
+            self._turn_saving = self._writes.user_message(group, session_id, entry)
 
     async def _begin_session(self, message: ClientMessage, parts: list[ContentPart]) -> str:
         """Resolve (and create or resume) the session of a connection's first turn or of another session id."""
@@ -436,8 +438,10 @@ class Connection:
         await self.send(ServerMessage(type="upload_ready", session_id=session_id, upload_ready=ready).encode())
 
 
-def _user_message(message: ClientMessage) -> StoredMessage:
-    """The store's entry for the user's ``message``: its content, or its parts' text."""
+def _user_message(message: ClientMessage, *, received_at: float | None = None) -> StoredMessage:
+    """The store's entry for the user's ``message`` (``received_at``: its ``time.time()``, default now): its
+    content, or its parts' text."""
     parts = message.parts or []
     text = message.content or " ".join(part.text for part in parts if part.text)
-    return StoredMessage(role="user", content=text, metadata=message.metadata or {})
+    stamp = rfc3339(time.time() if received_at is None else received_at)
+    return StoredMessage(role="user", content=text, metadata=message.metadata or {}, timestamp=stamp)

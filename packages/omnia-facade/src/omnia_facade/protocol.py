@@ -205,17 +205,22 @@ class _Clock:
         self._second = -1
         self._prefix = ""
 
-    def now(self) -> str:
-        now = time.time()
-        second = int(now)
+    def format(self, at: float) -> str:
+        second = int(at)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return f"{self._prefix}.{int((now - second) * 1000):03d}Z"
+        return f"{self._prefix}.{int((at - second) * 1000):03d}Z"
+
+    def now(self) -> str:
+        return self.format(time.time())
 
 
-now_rfc3339 = _Clock().now
-"""The current time as RFC 3339 UTC with milliseconds, e.g. ``2026-11-22T01:03:17.374Z``."""
+_CLOCK = _Clock()
+rfc3339 = _CLOCK.format
+"""A ``time.time()`` value as RFC 3339 UTC with milliseconds, e.g. ``2026-11-22T01:03:17.374Z``."""
+now_rfc3339 = _CLOCK.now
+"""The current time as ``rfc3339`` formats it."""
 
 _FRAME_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
