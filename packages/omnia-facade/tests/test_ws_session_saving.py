@@ -20,6 +20,9 @@ from omnia_facade.errors import SessionStoreError
 from omnia_facade.sessions.base import Session, StoredMessage
 from omnia_facade.sessions.memory import InMemorySessionStore
 
+TWO_TURNS = [("user", "one"), ("assistant", "echo:one"), ("user", "two"), ("assistant", "echo:two")]
+"""The session's log after the turns "one" and "two" against the scripted runtime."""
+
 
 class GatedStore(InMemorySessionStore):
     """An in-memory store whose reads wait while ``open`` is clear, and whose appends can be made to fail."""
@@ -68,12 +71,7 @@ async def test_a_known_sessions_turn_reaches_the_runtime_while_the_store_is_stil
             await running.server.app.state.facade.wait_idle()
         log = await store.messages(session)
     assert done["content"] == "echo:two"
-    assert [(m.role, m.content) for m in log] == [
-        ("user", "one"),
-        ("assistant", "echo:one"),
-        ("user", "two"),
-        ("assistant", "echo:two"),
-    ]
+    assert [(m.role, m.content) for m in log] == TWO_TURNS
 
 
 async def test_a_store_failure_while_saving_a_known_sessions_message_does_not_fail_the_turn(
@@ -134,12 +132,7 @@ async def test_a_client_leaving_while_the_store_is_stuck_leaves_no_turn_in_fligh
         async with asyncio.timeout(RECV_TIMEOUT):
             await state.wait_idle()
         log = await store.messages(session)
-    assert [(m.role, m.content) for m in log] == [
-        ("user", "one"),
-        ("assistant", "echo:one"),
-        ("user", "two"),
-        ("assistant", "echo:two"),
-    ]
+    assert [(m.role, m.content) for m in log] == TWO_TURNS
 
 
 class SlowReplies(InMemorySessionStore):
@@ -170,11 +163,6 @@ async def test_a_user_message_saved_behind_a_slow_write_keeps_the_time_it_arrive
         async with asyncio.timeout(RECV_TIMEOUT):
             await running.server.app.state.facade.wait_idle()
         log = await store.messages(session)
-    assert [(m.role, m.content) for m in log] == [
-        ("user", "one"),
-        ("assistant", "echo:one"),
-        ("user", "two"),
-        ("assistant", "echo:two"),
-    ]
+    assert [(m.role, m.content) for m in log] == TWO_TURNS
     arrived = datetime.fromisoformat(log[2].timestamp)
     assert sent - timedelta(milliseconds=1) <= arrived < sent + timedelta(milliseconds=250)
