@@ -5,6 +5,7 @@ credential header is not currently accepted: after a rotation the gate accepts o
 that succeeds proves it carried the new one.
 """
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from omnia_runtime.tools.base import ToolCallContext
 from omnia_runtime.tools.config import HandlerConfig, parse_tools_config
 from omnia_runtime.tools.discovery import discover
-from omnia_runtime.tools.errors import ToolDiscoveryError, ToolRejectedError
+from omnia_runtime.tools.errors import ToolBackendError, ToolDiscoveryError, ToolRejectedError
 from omnia_runtime.tools.mcp import McpToolAdapter
 
 CONTEXT = ToolCallContext(session_id="s")
@@ -120,3 +121,34 @@ async def test_basic_credentials_and_a_custom_header_reach_an_mcp_http_server(
         handler = remote_handler(f"{url}/mcp", "streamable-http", secret, authType="basic", authHeader="X-Auth")
         tools = await discover(handler, timeout=10)
     assert "add" in {t.name for t in tools}
+
+
+async def test_over_sse_a_call_whose_credential_is_refused_fails_at_once_and_the_next_one_works(
+    asgi_server, mcp_test_server, token_gate, tmp_path: Path
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("first-token")
+    gate = token_gate(app_for(mcp_test_server, "sse"), accepted={"Bearer first-token"})
+    async with asgi_server(gate) as url:
+        adapter = McpToolAdapter(remote_handler(f"{url}/sse", "sse", token))
+        specs = {s.name: s for s in await adapter.start()}
+        try:
+            gate.accepted = {"Bearer second-token"}  # the server changed its mind; the file still holds the old one
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(ToolRejectedError, match=rf"refused the credential from {token} \(HTTP 401\)"):
+                async with asyncio.timeout(10):  # without an answer the call would wait for the router's timeout
+                    await adapter.call(specs["add"], {"a": 1, "b": 2}, CONTEXT)
+            refused_after = asyncio.get_running_loop().time() - started
+            token.write_text("second-token")
+            async with asyncio.timeout(10):
+                while True:  # the session reconnects (with back-off) and then serves calls again
+                    try:
+                        again = await adapter.call(specs["add"], {"a": 1, "b": 2}, CONTEXT)
+                        break
+                    except ToolBackendError:
+                        await asyncio.sleep(0.1)
+        finally:
+            await adapter.aclose()
+    assert refused_after < 5.0  # not a timeout of any kind
+    assert json.loads(again.content)["result"] == 3
+    assert adapter.sessions_opened == 2

@@ -13,7 +13,7 @@ by the next call without reconnecting.
 
 import asyncio
 import base64
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from pathlib import Path
 
 import httpx2
@@ -59,19 +59,30 @@ def auth_headers(auth: AuthFields) -> dict[str, str]:
     return {auth.auth_header: f"Bearer {credential}"}
 
 
+REFUSED_STATUSES = frozenset({401, 403})
+
+
 class CredentialFileAuth(httpx2.Auth):
     """Sets the handler's credential header on every request, from the file as it is at that moment.
 
-    A file that cannot be read raises ``ToolRejectedError`` (naming the path) out of the request.
+    A file that cannot be read raises ``ToolRejectedError`` (naming the path) out of the request. ``on_refused``,
+    when given, is called with the status of every response that refuses the credential (401, 403).
     """
 
-    def __init__(self, auth: AuthFields) -> None:
+    def __init__(self, auth: AuthFields, *, on_refused: Callable[[int], None] | None = None) -> None:
         self._auth = auth
+        self._on_refused = on_refused
 
     def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         request.headers.update(auth_headers(self._auth))
-        yield request
+        response = yield request
+        self._check(response)
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         request.headers.update(await asyncio.to_thread(auth_headers, self._auth))
-        yield request
+        response = yield request
+        self._check(response)
+
+    def _check(self, response: httpx2.Response) -> None:
+        if self._on_refused is not None and response.status_code in REFUSED_STATUSES:
+            self._on_refused(response.status_code)

@@ -20,7 +20,9 @@ Tools are filtered by ``toolFilter.allowlist``/``blocklist``. Credentials (``aut
 only) are read for every HTTP request the session sends, through ``CredentialFileAuth`` on the transport's
 client: a rotated token is used by the next call, without reconnecting. The file is also checked before a
 session connects and before a call is queued, so a missing or empty file fails that call with a message
-naming the path instead of breaking the session from inside the transport.
+naming the path instead of breaking the session from inside the transport. Over SSE a POST the server refuses
+stops the transport's writer without answering the call; the auth flow reports the refusal, the calls in flight
+fail at once with it and the owner reconnects.
 """
 
 import asyncio
@@ -58,7 +60,7 @@ class _SessionBrokenError(Exception):
     """Raised inside the owner task to leave a session that no longer works."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: a call is kept in a set while in flight
 class _Call:
     name: str
     arguments: dict[str, Any]
@@ -100,7 +102,12 @@ class McpToolAdapter:
         self._owner: asyncio.Task[None] | None = None
         self._first_session: asyncio.Future[list[ToolSpec]] | None = None
         self._closing = False
-        self._auth = CredentialFileAuth(self._config) if self._uses_credential() else None
+        # Over SSE a POST the server refuses stops the transport's writer: nothing tells the call waiting for its
+        # answer, so the adapter learns of it from the credential's auth flow (``_leave_when_refused``).
+        on_refused = self._credential_refused if self._config.transport == "sse" else None
+        self._auth = CredentialFileAuth(self._config, on_refused=on_refused) if self._uses_credential() else None
+        self._refused: asyncio.Future[int] | None = None
+        """While a session serves calls: resolved with the HTTP status when the server refuses the credential."""
         self.sessions_opened = 0
         """How many sessions were established (1 + reconnects); for health reporting and tests."""
 
@@ -191,14 +198,37 @@ class McpToolAdapter:
     async def _serve(self, session: ClientSession) -> None:
         """Run queued calls until the adapter closes (cancelled) or a call finds the session broken: that call
         raises ``_SessionBrokenError``, the task group cancels the other calls and raises, and the owner
-        reconnects."""
-        async with asyncio.TaskGroup() as group:
-            while True:
-                call = await self._queue.get()
-                if call.future.done():
-                    continue
-                child = group.create_task(self._run_call(session, call))
-                call.future.add_done_callback(lambda f, c=child: c.cancel() if f.cancelled() else None)
+        reconnects. A refused credential (SSE) ends the session the same way."""
+        refused = self._refused = asyncio.get_running_loop().create_future()
+        in_flight: set[_Call] = set()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._leave_when_refused(refused, in_flight))
+                while True:
+                    call = await self._queue.get()
+                    if call.future.done():
+                        continue
+                    in_flight.add(call)
+                    call.future.add_done_callback(lambda _, c=call: in_flight.discard(c))
+                    child = group.create_task(self._run_call(session, call))
+                    call.future.add_done_callback(lambda f, c=child: c.cancel() if f.cancelled() else None)
+        finally:
+            self._refused = None
+
+    def _credential_refused(self, status: int) -> None:
+        if self._refused is not None and not self._refused.done():
+            self._refused.set_result(status)
+
+    async def _leave_when_refused(self, refused: asyncio.Future[int], in_flight: set[_Call]) -> None:
+        """Fail the calls in flight with the refusal and leave the session (its writer has stopped)."""
+        status = await refused
+        path = self._config.auth_token_path
+        for call in list(in_flight):
+            if not call.future.done():
+                call.future.set_exception(
+                    ToolRejectedError(f"the MCP server refused the credential from {path} (HTTP {status})")
+                )
+        raise _SessionBrokenError(f"the server refused the credential (HTTP {status})")
 
     async def _run_call(self, session: ClientSession, call: _Call) -> None:
         try:
