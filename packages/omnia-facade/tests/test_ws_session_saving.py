@@ -158,7 +158,9 @@ async def test_a_user_message_saved_behind_a_slow_write_keeps_the_time_it_arrive
         sent = datetime.now(UTC)
         await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
         await recv_until(ws, "done")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(
+            0.3
+        )  # not a wait for a condition: the time that passes here is what the stamp must not show
         store.replies.set()
         async with asyncio.timeout(RECV_TIMEOUT):
             await running.server.app.state.facade.wait_idle()

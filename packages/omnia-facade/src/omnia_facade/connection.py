@@ -274,7 +274,7 @@ class Connection:
         if same_session:
             session_id = self.session_id
             self._check_parts(parts, session_id)
-            if not self._writes.has_room():  # no coroutine to wait on when there is room, the usual case
+            if not self._writes.has_room():
                 await self._writes.make_room()
         else:
             await self._writes.settle()

@@ -6,7 +6,7 @@ grpcio) cost the facade's side of that hop 0.2-0.3 ms per turn compared with gRP
 (``bench/bench_streaming.py``), so ``omnia-facade serve`` turns them off through gRPC's own ``GRPC_EXPERIMENTS``
 variable unless it is already set. Set ``GRPC_EXPERIMENTS`` yourself (empty means gRPC's defaults) to choose
 otherwise; a grpcio that no longer knows these experiments logs one "Unknown experiment" line at start-up and
-runs as usual. The runtime keeps gRPC's defaults: there the older poller gained little.
+runs as usual. ``omnia-runtime serve`` makes the same choice for its side of the hop (``omnia_runtime.cli``).
 """
 
 import os

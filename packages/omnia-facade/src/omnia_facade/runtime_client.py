@@ -25,8 +25,8 @@ tracing on, each turn has its own ``traceparent``, so no warm call is opened and
 before. The request id of a warm-served turn is the fresh one chosen when the call was opened. A warm call that
 fails before the runtime sent anything back (it died with a runtime restart or a reconnect) is dropped and the
 turn goes out on a fresh call; no user turn fails because of a warm call. At most ``OMNIA_FACADE_WARM_CALLS``
-exist per process, each for at most ``WARM_CALL_MAX_AGE`` seconds, and a
-session's warm call is closed with its connection.
+exist per process, each for at most ``WARM_CALL_MAX_AGE`` seconds, and a session's warm call is closed with its
+connection.
 """
 
 import asyncio

@@ -54,9 +54,9 @@ class SessionWrites:
         return self._chain.has_room()
 
     async def make_room(self) -> None:
-        """Until another write may be queued (``SessionStoreError`` when the store does not keep up)."""
-        if not self._chain.has_room():
-            await self._bounded(self._chain.wait_for_room)
+        """Until another write may be queued (``SessionStoreError`` when the store does not keep up); callers
+        check ``has_room`` first, so the usual turn awaits nothing."""
+        await self._bounded(self._chain.wait_for_room)
 
     async def settle(self) -> None:
         """Until every queued write has landed (``SessionStoreError`` when the store does not keep up)."""

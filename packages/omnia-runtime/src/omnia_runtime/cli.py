@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 LOW_LATENCY_GRPC_EXPERIMENTS = "-event_engine_client,-event_engine_listener"
 """gRPC core experiments ``serve`` turns off unless ``GRPC_EXPERIMENTS`` is set: gRPC's older poller hands each message
-to the event loop with one thread wake-up less (added time to first chunk ~0.14 ms lower, ``bench/README.md``)."""
+to the event loop with one thread wake-up less (added time to first chunk ~0.14 ms lower, ``bench/README.md``). The
+variable is gRPC's own, read when ``grpc`` is imported, so it is set here rather than in ``settings``; the facade
+does the same (``omnia_facade.grpc_env``)."""
 
 DESCRIPTION = "The Omnia agent runtime: serves omnia.runtime.v1 on gRPC for a PromptPack."
 SERVE_HELP = """\
