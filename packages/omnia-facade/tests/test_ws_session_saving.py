@@ -158,9 +158,8 @@ async def test_a_user_message_saved_behind_a_slow_write_keeps_the_time_it_arrive
         sent = datetime.now(UTC)
         await ws.send(json.dumps({"type": "message", "content": "two", "session_id": session}))
         await recv_until(ws, "done")
-        await asyncio.sleep(
-            0.3
-        )  # not a wait for a condition: the time that passes here is what the stamp must not show
+        # Not a wait for a condition: the time that passes here is what the user message's stamp must not show.
+        await asyncio.sleep(0.3)
         store.replies.set()
         async with asyncio.timeout(RECV_TIMEOUT):
             await running.server.app.state.facade.wait_idle()
